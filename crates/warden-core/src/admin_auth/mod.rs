@@ -1,0 +1,140 @@
+//! AdminAuthService's domain: the first admin, sign-in with lockout, token
+//! refresh and logout, password change and reset, and admin management.
+
+mod login;
+mod management;
+mod password;
+mod session;
+mod setup;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use management::{AdminFilter, AdminOrder, AdminPage, AdminUpdate, NewAdmin};
+pub use setup::{Bootstrap, SetupStatus};
+
+use crate::{
+    clock::Clock,
+    entity::admins,
+    error::{DomainError, DomainResult},
+    password::Passwords,
+    principal::{Principal, PrincipalKind},
+    scope::AdminRole,
+    secret::SecretString,
+    tokens::access::AccessTokens,
+};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutSettings {
+    /// Wrong passwords in a row before the account locks.
+    pub max_failures: u32,
+    /// First lock length; each further failure doubles it.
+    pub base_seconds: u64,
+    pub max_seconds: u64,
+}
+
+impl Default for LockoutSettings {
+    fn default() -> Self {
+        Self { max_failures: 5, base_seconds: 30, max_seconds: 3600 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordResetSettings {
+    pub token_ttl_seconds: u64,
+    /// The link mailed to the admin; `{token}` is replaced by the reset token.
+    pub link_template: String,
+}
+
+impl Default for PasswordResetSettings {
+    fn default() -> Self {
+        Self {
+            token_ttl_seconds: 3600,
+            link_template: "http://localhost:3000/admin/reset-password?token={token}".to_owned(),
+        }
+    }
+}
+
+/// A successful sign-in: the admin and a fresh token pair.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub admin: admins::Model,
+    pub access_token: String,
+    pub refresh_token: SecretString,
+    pub expires_in: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct AdminAuth {
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    passwords: Passwords,
+    tokens: AccessTokens,
+    lockout: LockoutSettings,
+    reset: PasswordResetSettings,
+}
+
+impl AdminAuth {
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+        passwords: Passwords,
+        tokens: AccessTokens,
+        lockout: LockoutSettings,
+        reset: PasswordResetSettings,
+    ) -> Self {
+        Self { db, clock, passwords, tokens, lockout, reset }
+    }
+
+    pub fn tokens(&self) -> &AccessTokens {
+        &self.tokens
+    }
+
+    /// The lockout policy; end-user sign-in applies the same one.
+    pub fn lockout(&self) -> &LockoutSettings {
+        &self.lockout
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn refresh_ttl(&self) -> Duration {
+        Duration::seconds(self.tokens.settings().refresh_ttl_seconds as i64)
+    }
+}
+
+/// The scopes an admin's role grants.
+pub fn principal_for(admin: &admins::Model, session_id: Uuid) -> Principal {
+    let scopes = admin.role.parse::<AdminRole>().map(AdminRole::scopes).unwrap_or_default();
+    Principal { kind: PrincipalKind::Admin { admin_id: admin.id, session_id }, scopes }
+}
+
+async fn find_by_email<C: ConnectionTrait>(
+    conn: &C,
+    normalized: &str,
+) -> DomainResult<Option<admins::Model>> {
+    Ok(admins::Entity::find()
+        .filter(admins::Column::EmailNormalized.eq(normalized))
+        .one(conn)
+        .await?)
+}
+
+async fn find_by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> DomainResult<admins::Model> {
+    admins::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound { resource: "admin" })
+}
+
+fn parse_role(field: &str, role: &str) -> Result<AdminRole, crate::FieldViolation> {
+    role.parse().map_err(|()| {
+        crate::FieldViolation::new(field, "must be dashboard_admin or dashboard_viewer")
+    })
+}

@@ -1,0 +1,192 @@
+//! Admin passwords after setup: change (knowing the current one), and reset
+//! by a single-use, expiring token mailed through the outbox.
+
+use chrono::Duration;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::{AdminAuth, find_by_email, session::caller};
+use crate::{
+    audit::{self, Event},
+    context::{Actor, Context},
+    email,
+    entity::{admins, verification_tokens},
+    error::{DomainError, DomainResult, Violations},
+    notify,
+    password::{ADMIN_MIN_PASSWORD_CHARS, Verified, check_length},
+    secret::{SecretString, digest},
+    sessions,
+    tokens::refresh,
+};
+
+const RESET_PURPOSE: &str = "admin_password_reset";
+
+impl AdminAuth {
+    /// Sets a new password after checking the current one; every other
+    /// session of the admin is revoked. Returns how many.
+    pub async fn change_password(
+        &self,
+        ctx: &Context,
+        current: &SecretString,
+        new: &SecretString,
+    ) -> DomainResult<u64> {
+        let (admin_id, session_id) = caller(ctx)?;
+        let mut violations = Violations::new();
+        if current.expose().is_empty() {
+            violations.push("current_password", "is required");
+        }
+        violations.absorb(check_length("new_password", new, ADMIN_MIN_PASSWORD_CHARS))?;
+        violations.finish()?;
+        let admin = super::find_by_id(&self.db, admin_id).await?;
+        if self.passwords.verify(current, Some(&admin.password_hash)).await? == Verified::NoMatch {
+            // The caller is signed in; a wrong current password is bad input.
+            return Err(DomainError::Validation(vec![crate::FieldViolation::new(
+                "current_password",
+                "is incorrect",
+            )]));
+        }
+        let hash = self.passwords.hash(new).await?;
+        let now = self.now();
+        let txn = self.db.begin().await?;
+        let mut model: admins::ActiveModel = admin.into();
+        model.password_hash = Set(hash);
+        model.updated_at = Set(now);
+        model.update(&txn).await?;
+        let revoked = sessions::revoke_all(
+            &txn,
+            sessions::ADMIN,
+            admin_id,
+            Some(session_id),
+            "password_change",
+            now,
+        )
+        .await?;
+        let event = Event::new("admin.password_change")
+            .target("admin", admin_id)
+            .meta("revoked_sessions", revoked);
+        audit::record(&txn, ctx, event, now).await?;
+        txn.commit().await?;
+        Ok(revoked)
+    }
+
+    /// Always succeeds and says nothing about whether the email exists. When
+    /// it does, a reset token is made and its link mailed via the outbox.
+    pub async fn request_password_reset(&self, ctx: &Context, email: &str) -> DomainResult<()> {
+        let email = email::parse("email", email).map_err(|v| DomainError::Validation(vec![v]))?;
+        let now = self.now();
+        let txn = self.db.begin().await?;
+        let admin = find_by_email(&txn, &email.normalized).await?.filter(|a| a.is_active);
+        let mut event = Event::new("admin.password_reset_request");
+        if let Some(admin) = admin {
+            let (token, stored) = refresh::generate();
+            verification_tokens::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                purpose: Set(RESET_PURPOSE.to_owned()),
+                principal_type: Set(sessions::ADMIN.to_owned()),
+                principal_id: Set(admin.id),
+                token_digest: Set(stored),
+                created_at: Set(now),
+                expires_at: Set(now + Duration::seconds(self.reset.token_ttl_seconds as i64)),
+                consumed_at: Set(None),
+            }
+            .insert(&txn)
+            .await?;
+            let link = self.reset.link_template.replace("{token}", token.expose());
+            let body = format!(
+                "A password reset was requested for your Warden admin account.\n\n\
+                 Open this link within {} minutes to choose a new password:\n{link}\n\n\
+                 If you did not ask for this, ignore this message.",
+                self.reset.token_ttl_seconds / 60
+            );
+            let message = notify::Email {
+                to: admin.email.clone(),
+                subject: "Reset your Warden password".to_owned(),
+                body_text: body,
+            };
+            notify::enqueue(&txn, message, now).await?;
+            event = event.target("admin", admin.id);
+        }
+        audit::record(&txn, ctx, event, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Consumes a reset token and sets the password. Every token issued to the
+    /// admin before now stops working, and every session is revoked.
+    pub async fn confirm_password_reset(
+        &self,
+        ctx: &Context,
+        token: &SecretString,
+        password: &SecretString,
+        confirm: &SecretString,
+    ) -> DomainResult<()> {
+        let mut violations = Violations::new();
+        if token.expose().is_empty() {
+            violations.push("token", "is required");
+        }
+        violations.absorb(check_length("password", password, ADMIN_MIN_PASSWORD_CHARS))?;
+        if password != confirm {
+            violations.push("password_confirm", "must equal password");
+        }
+        violations.finish()?;
+        let hash = self.passwords.hash(password).await?;
+        let now = self.now();
+        let txn = self.db.begin().await?;
+        let stored = verification_tokens::Entity::find()
+            .filter(verification_tokens::Column::TokenDigest.eq(digest(token.expose().as_bytes())))
+            .filter(verification_tokens::Column::Purpose.eq(RESET_PURPOSE))
+            .one(&txn)
+            .await?
+            .ok_or(DomainError::InvalidCredentials)?;
+        if stored.consumed_at.is_some() {
+            return Err(DomainError::TokenRevoked);
+        }
+        if stored.expires_at <= now {
+            return Err(DomainError::TokenExpired);
+        }
+        // Single use even under concurrency: only one caller flips consumed_at.
+        let consumed = verification_tokens::Entity::update_many()
+            .col_expr(verification_tokens::Column::ConsumedAt, Expr::value(now))
+            .filter(verification_tokens::Column::Id.eq(stored.id))
+            .filter(verification_tokens::Column::ConsumedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if consumed.rows_affected != 1 {
+            return Err(DomainError::TokenRevoked);
+        }
+        // The admin was deleted since: the token is worthless, not a lookup miss.
+        let admin = match super::find_by_id(&txn, stored.principal_id).await {
+            Err(DomainError::NotFound { .. }) => return Err(DomainError::InvalidCredentials),
+            other => other?,
+        };
+        let admin_id = admin.id;
+        // Every other reset token issued to the admin dies with this reset.
+        verification_tokens::Entity::update_many()
+            .col_expr(verification_tokens::Column::ConsumedAt, Expr::value(now))
+            .filter(verification_tokens::Column::Purpose.eq(RESET_PURPOSE))
+            .filter(verification_tokens::Column::PrincipalType.eq(sessions::ADMIN))
+            .filter(verification_tokens::Column::PrincipalId.eq(admin_id))
+            .filter(verification_tokens::Column::ConsumedAt.is_null())
+            .exec(&txn)
+            .await?;
+        let mut model: admins::ActiveModel = admin.into();
+        model.password_hash = Set(hash);
+        model.tokens_valid_after = Set(now);
+        model.failed_login_count = Set(0);
+        model.locked_until = Set(None);
+        model.updated_at = Set(now);
+        model.update(&txn).await?;
+        let revoked =
+            sessions::revoke_all(&txn, sessions::ADMIN, admin_id, None, "password_reset", now)
+                .await?;
+        let ctx = Context { actor: Actor::Admin(admin_id), ..ctx.clone() };
+        let event = Event::new("admin.password_reset")
+            .target("admin", admin_id)
+            .meta("revoked_sessions", revoked);
+        audit::record(&txn, &ctx, event, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}

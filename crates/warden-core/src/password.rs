@@ -1,0 +1,197 @@
+//! Passwords: argon2id, hashed on tokio's blocking pool behind a semaphore so
+//! a burst of sign-ins never starves other RPCs of worker threads. An unknown
+//! account is verified against a dummy hash so it costs the same as a wrong
+//! password.
+
+use std::sync::Arc;
+
+use argon2::{
+    Algorithm, Argon2, Params, Version,
+    password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash},
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+
+use crate::{
+    error::{DomainError, DomainResult, FieldViolation},
+    secret::{SecretString, random_bytes},
+};
+
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+pub const ADMIN_MIN_PASSWORD_CHARS: usize = 12;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordSettings {
+    /// argon2id memory cost in KiB (OWASP: 19456).
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes computed at once; the rest wait their turn.
+    pub max_concurrent_hashes: usize,
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        Self { memory_kib: 19_456, iterations: 2, parallelism: 1, max_concurrent_hashes: 2 }
+    }
+}
+
+/// The result of checking a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    Match { needs_rehash: bool },
+    NoMatch,
+}
+
+#[derive(Clone)]
+pub struct Passwords {
+    argon2: Argon2<'static>,
+    permits: Arc<Semaphore>,
+    dummy_hash: Arc<String>,
+}
+
+impl std::fmt::Debug for Passwords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passwords").finish_non_exhaustive()
+    }
+}
+
+impl Passwords {
+    pub fn new(settings: &PasswordSettings) -> DomainResult<Self> {
+        let params =
+            Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
+                .map_err(|err| DomainError::internal(std::io::Error::other(err.to_string())))?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let dummy_hash = hash_with(&argon2, "an account that does not exist")?;
+        Ok(Self {
+            argon2,
+            permits: Arc::new(Semaphore::new(settings.max_concurrent_hashes.max(1))),
+            dummy_hash: Arc::new(dummy_hash),
+        })
+    }
+
+    /// A PHC string (`$argon2id$v=19$m=…`).
+    pub async fn hash(&self, password: &SecretString) -> DomainResult<String> {
+        let argon2 = self.argon2.clone();
+        let password = password.clone();
+        self.blocking(move || hash_with(&argon2, password.expose())).await?
+    }
+
+    /// Checks `password` against `stored`; with no stored hash (unknown account,
+    /// or one without a password) the work is done against a dummy all the same.
+    pub async fn verify(
+        &self,
+        password: &SecretString,
+        stored: Option<&str>,
+    ) -> DomainResult<Verified> {
+        let argon2 = self.argon2.clone();
+        let password = password.clone();
+        let exists = stored.is_some();
+        let stored = stored.map_or_else(|| self.dummy_hash.as_str().to_owned(), str::to_owned);
+        self.blocking(move || {
+            let parsed = PasswordHash::new(&stored)
+                .map_err(|err| DomainError::internal(std::io::Error::other(err.to_string())))?;
+            let matched = argon2.verify_password(password.expose().as_bytes(), &parsed).is_ok();
+            Ok(match (matched && exists, needs_rehash(&argon2, &parsed)) {
+                (true, needs_rehash) => Verified::Match { needs_rehash },
+                (false, _) => Verified::NoMatch,
+            })
+        })
+        .await?
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> DomainResult<T> {
+        let _permit = self.permits.acquire().await.map_err(DomainError::internal)?;
+        tokio::task::spawn_blocking(work).await.map_err(DomainError::internal)
+    }
+}
+
+fn hash_with(argon2: &Argon2<'_>, password: &str) -> DomainResult<String> {
+    argon2
+        .hash_password_with_salt(password.as_bytes(), &random_bytes::<16>())
+        .map(|hash| hash.to_string())
+        .map_err(|err| DomainError::internal(std::io::Error::other(err.to_string())))
+}
+
+/// True when the stored hash is not argon2id with today's parameters.
+fn needs_rehash(argon2: &Argon2<'_>, stored: &PasswordHash) -> bool {
+    let current = argon2.params();
+    let Ok(params) = Params::try_from(stored) else { return true };
+    stored.algorithm.as_str() != "argon2id"
+        || params.m_cost() != current.m_cost()
+        || params.t_cost() != current.t_cost()
+        || params.p_cost() != current.p_cost()
+}
+
+/// Length rules: at least `min` characters, at most 1024.
+pub fn check_length(field: &str, password: &SecretString, min: usize) -> DomainResult<()> {
+    let chars = password.expose().chars().count();
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(DomainError::Validation(vec![FieldViolation::new(
+            field,
+            format!("must be at most {MAX_PASSWORD_CHARS} characters"),
+        )]));
+    }
+    if chars < min {
+        return Err(DomainError::WeakPassword(vec![FieldViolation::new(
+            field,
+            format!("must be at least {min} characters"),
+        )]));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast() -> Passwords {
+        Passwords::new(&PasswordSettings { memory_kib: 256, iterations: 1, ..Default::default() })
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_and_verify() {
+        let passwords = fast();
+        let secret = SecretString::new("correct horse battery".into());
+        let hash = passwords.hash(&secret).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=256,t=1,p=1$"));
+        assert_eq!(
+            passwords.verify(&secret, Some(&hash)).await.unwrap(),
+            Verified::Match { needs_rehash: false }
+        );
+        let wrong = SecretString::new("wrong".into());
+        assert_eq!(passwords.verify(&wrong, Some(&hash)).await.unwrap(), Verified::NoMatch);
+        assert_eq!(passwords.verify(&secret, None).await.unwrap(), Verified::NoMatch);
+    }
+
+    #[tokio::test]
+    async fn changed_parameters_ask_for_a_rehash() {
+        let old = fast();
+        let secret = SecretString::new("correct horse battery".into());
+        let hash = old.hash(&secret).await.unwrap();
+        let new = Passwords::new(&PasswordSettings {
+            memory_kib: 512,
+            iterations: 1,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            new.verify(&secret, Some(&hash)).await.unwrap(),
+            Verified::Match { needs_rehash: true }
+        );
+    }
+
+    #[test]
+    fn length_rules() {
+        let short = SecretString::new("short".into());
+        assert!(matches!(check_length("password", &short, 12), Err(DomainError::WeakPassword(_))));
+        let long = SecretString::new("x".repeat(1025));
+        assert!(matches!(check_length("password", &long, 12), Err(DomainError::Validation(_))));
+        assert!(check_length("password", &SecretString::new("x".repeat(12)), 12).is_ok());
+    }
+}

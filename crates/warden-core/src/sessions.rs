@@ -1,0 +1,200 @@
+//! Sessions and their refresh-token families, for any principal kind. A
+//! session is one sign-in; its refresh tokens rotate on every use, and a
+//! rotated token presented again revokes the session (the whole family).
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    sea_query::Expr,
+};
+use uuid::Uuid;
+
+use crate::{
+    context::CallInfo,
+    entity::{refresh_tokens, sessions},
+    error::{DomainError, DomainResult},
+    secret::SecretString,
+    tokens::refresh,
+};
+
+pub const ADMIN: &str = "admin";
+pub const USER: &str = "user";
+
+/// Opens a session for `principal_id` lasting `ttl`.
+pub async fn open<C: ConnectionTrait>(
+    conn: &C,
+    principal_type: &str,
+    principal_id: Uuid,
+    call: &CallInfo,
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> DomainResult<sessions::Model> {
+    Ok(sessions::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        principal_type: Set(principal_type.to_owned()),
+        principal_id: Set(principal_id),
+        user_agent: Set(call.user_agent.clone()),
+        ip: Set(call.peer_ip.clone()),
+        mfa_verified: Set(false),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(now + ttl),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+    }
+    .insert(conn)
+    .await?)
+}
+
+/// Mints the next refresh token of the session's family.
+pub async fn mint_refresh<C: ConnectionTrait>(
+    conn: &C,
+    session: &sessions::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<SecretString> {
+    let (raw, stored) = refresh::generate();
+    refresh_tokens::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        session_id: Set(session.id),
+        family_id: Set(session.id),
+        token_digest: Set(stored),
+        created_at: Set(now),
+        expires_at: Set(session.expires_at),
+        used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(conn)
+    .await?;
+    Ok(raw)
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug)]
+pub enum Rotation {
+    /// The token was current; it is now used. Mint the next one.
+    Rotated(sessions::Model),
+    /// The token had already been used: the family is now revoked.
+    Reused(sessions::Model),
+}
+
+/// Consumes a presented refresh token atomically: of two concurrent uses of
+/// the same token exactly one rotates, the other is treated as reuse.
+pub async fn rotate<C: ConnectionTrait>(
+    conn: &C,
+    presented: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<Rotation> {
+    let token = refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenDigest.eq(refresh::lookup_digest(presented)))
+        .one(conn)
+        .await?
+        .ok_or(DomainError::InvalidCredentials)?;
+    let session = sessions::Entity::find_by_id(token.session_id)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::InvalidCredentials)?;
+    if session.revoked_at.is_some() || token.revoked_at.is_some() {
+        return Err(DomainError::TokenRevoked);
+    }
+    if token.expires_at <= now || session.expires_at <= now {
+        return Err(DomainError::TokenExpired);
+    }
+    let claimed = refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
+        .filter(refresh_tokens::Column::Id.eq(token.id))
+        .filter(refresh_tokens::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    if claimed.rows_affected == 1 {
+        return Ok(Rotation::Rotated(session));
+    }
+    revoke(conn, session.id, "refresh_token_reuse", now).await?;
+    Ok(Rotation::Reused(session))
+}
+
+/// Revokes one session and its refresh tokens. True when it was live.
+pub async fn revoke<C: ConnectionTrait>(
+    conn: &C,
+    session_id: Uuid,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<bool> {
+    let revoked = sessions::Entity::update_many()
+        .col_expr(sessions::Column::RevokedAt, Expr::value(now))
+        .col_expr(sessions::Column::RevokedReason, Expr::value(reason))
+        .filter(sessions::Column::Id.eq(session_id))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_tokens::Column::SessionId.eq(session_id))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(revoked.rows_affected == 1)
+}
+
+/// Revokes every live session of a principal except `keep`; returns how many.
+pub async fn revoke_all<C: ConnectionTrait>(
+    conn: &C,
+    principal_type: &str,
+    principal_id: Uuid,
+    keep: Option<Uuid>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<u64> {
+    let mut live = sessions::Entity::find()
+        .filter(sessions::Column::PrincipalType.eq(principal_type))
+        .filter(sessions::Column::PrincipalId.eq(principal_id))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .filter(sessions::Column::ExpiresAt.gt(now));
+    if let Some(keep) = keep {
+        live = live.filter(sessions::Column::Id.ne(keep));
+    }
+    let mut count = 0;
+    for session in live.all(conn).await? {
+        if revoke(conn, session.id, reason, now).await? {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// Live sessions of a principal (what `revoke_all` would revoke).
+pub async fn count_live<C: ConnectionTrait>(
+    conn: &C,
+    principal_type: &str,
+    principal_id: Uuid,
+    now: DateTime<Utc>,
+) -> DomainResult<u64> {
+    Ok(sessions::Entity::find()
+        .filter(sessions::Column::PrincipalType.eq(principal_type))
+        .filter(sessions::Column::PrincipalId.eq(principal_id))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .filter(sessions::Column::ExpiresAt.gt(now))
+        .count(conn)
+        .await?)
+}
+
+/// A session usable for authentication right now, or why not.
+pub async fn live<C: ConnectionTrait>(
+    conn: &C,
+    session_id: Uuid,
+    principal_type: &str,
+    principal_id: Uuid,
+    now: DateTime<Utc>,
+) -> DomainResult<sessions::Model> {
+    let session = sessions::Entity::find_by_id(session_id)
+        .one(conn)
+        .await?
+        .filter(|s| s.principal_type == principal_type && s.principal_id == principal_id)
+        .ok_or(DomainError::InvalidCredentials)?;
+    if session.revoked_at.is_some() {
+        return Err(DomainError::TokenRevoked);
+    }
+    if session.expires_at <= now {
+        return Err(DomainError::TokenExpired);
+    }
+    Ok(session)
+}

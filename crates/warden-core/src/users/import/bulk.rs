@@ -1,0 +1,306 @@
+//! ImportUsers: rows arrive one by one, are validated at once (a bad row is
+//! reported and never aborts the others) and written `BATCH_SIZE` at a time,
+//! each batch in one transaction with multi-row inserts and one audit row.
+//!
+//! Conflicts are resolved per batch with one query for the users and one for
+//! the identities the batch names; the unique indexes still decide (a
+//! concurrent writer makes the batch fall back to row-by-row savepoints).
+//! A row that repeats an email, username, phone or identity of an earlier row
+//! of the same stream always fails, whatever `on_conflict` says.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use super::{ValidIdentity, identities, to_micros, write};
+use crate::{
+    context::Context,
+    error::{Conflict, DomainError, DomainResult, FieldViolation, Violations},
+    password::{MAX_PASSWORD_CHARS, check_length},
+    secret::SecretString,
+    users::{
+        Users,
+        fields::{self, UserFields, ValidUser},
+        legacy_hash,
+    },
+};
+
+/// Rows per transaction.
+pub const BATCH_SIZE: usize = 500;
+
+/// What to do with a row whose email, username, phone or identity exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Leave the existing user alone; the row counts as skipped.
+    Skip,
+    /// Overwrite the user with the same email (other conflicts fail the row).
+    Upsert,
+    /// The row fails with the conflict's reason.
+    Fail,
+}
+
+impl OnConflict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Skip => "skip",
+            Self::Upsert => "upsert",
+            Self::Fail => "fail",
+        }
+    }
+}
+
+/// One row as the caller sent it.
+#[derive(Debug, Clone, Default)]
+pub struct ImportRow {
+    pub fields: UserFields,
+    /// PHC/MCF string; empty = none.
+    pub password_hash: String,
+    /// Plain password, hashed on import; `None` = none.
+    pub password: Option<SecretString>,
+    pub identities: Vec<super::IdentityInput>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub is_active: Option<bool>,
+    /// Problems the adapter already found converting the row (e.g. a bad
+    /// timestamp); reported together with the domain's own.
+    pub violations: Vec<FieldViolation>,
+}
+
+/// A row that failed, for the summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowFailure {
+    pub row_index: i64,
+    pub email: String,
+    pub reason: &'static str,
+    pub message: String,
+    pub field_violations: Vec<FieldViolation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportSummary {
+    pub received: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub skipped: i64,
+    pub failed: i64,
+    /// In stream order.
+    pub failures: Vec<RowFailure>,
+}
+
+/// A row that passed validation, waiting for its batch.
+#[derive(Debug, Clone)]
+pub(super) struct Prepared {
+    pub index: i64,
+    pub user: ValidUser,
+    pub password_hash: Option<String>,
+    pub password: Option<SecretString>,
+    pub identities: Vec<ValidIdentity>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub is_active: Option<bool>,
+}
+
+/// Keys already used by earlier rows of this stream.
+#[derive(Debug, Default)]
+struct Seen {
+    emails: HashSet<String>,
+    usernames: HashSet<String>,
+    phones: HashSet<String>,
+    identities: HashSet<(String, String)>,
+}
+
+impl Seen {
+    /// The conflict with an earlier row, if any; otherwise remembers this row.
+    fn claim(&mut self, row: &Prepared) -> Option<Conflict> {
+        let user = &row.user;
+        let conflict = if self.emails.contains(&user.email.normalized) {
+            Some(Conflict::Email)
+        } else if user.username.as_ref().is_some_and(|(_, n)| self.usernames.contains(n)) {
+            Some(Conflict::Username)
+        } else if user.phone.as_ref().is_some_and(|p| self.phones.contains(p)) {
+            Some(Conflict::Phone)
+        } else if row.identities.iter().any(|i| self.identities.contains(&i.key())) {
+            Some(Conflict::SocialAccount)
+        } else {
+            None
+        };
+        if conflict.is_none() {
+            self.emails.insert(user.email.normalized.clone());
+            self.usernames.extend(user.username.as_ref().map(|(_, n)| n.clone()));
+            self.phones.extend(user.phone.clone());
+            self.identities.extend(row.identities.iter().map(ValidIdentity::key));
+        }
+        conflict
+    }
+}
+
+/// One ImportUsers stream: `push` every row, then `finish`.
+#[derive(Debug)]
+pub struct Importer<'a> {
+    users: &'a Users,
+    ctx: Context,
+    on_conflict: OnConflict,
+    pending: Vec<Prepared>,
+    seen: Seen,
+    summary: ImportSummary,
+    batches: u32,
+}
+
+impl Users {
+    pub fn importer(&self, ctx: &Context, on_conflict: OnConflict) -> Importer<'_> {
+        Importer {
+            users: self,
+            ctx: ctx.clone(),
+            on_conflict,
+            pending: Vec::with_capacity(BATCH_SIZE),
+            seen: Seen::default(),
+            summary: ImportSummary::default(),
+            batches: 0,
+        }
+    }
+}
+
+impl Importer<'_> {
+    /// Takes the next row; writes a batch when one is full. An error here is
+    /// the database's, not the row's: rows only ever fail into the summary.
+    pub async fn push(&mut self, row: ImportRow) -> DomainResult<()> {
+        let index = self.summary.received;
+        self.summary.received += 1;
+        let email = row.fields.email.trim().to_owned();
+        match self.prepare(index, row) {
+            Ok(prepared) => match self.seen.claim(&prepared) {
+                None => self.pending.push(prepared),
+                Some(conflict) => {
+                    let err = DomainError::AlreadyExists(conflict);
+                    self.fail(index, email, &err, "repeats an earlier row of this import");
+                }
+            },
+            Err(err) => self.fail(index, email, &err, ""),
+        }
+        if self.pending.len() >= BATCH_SIZE {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is left and returns the summary, failures in stream order.
+    pub async fn finish(mut self) -> DomainResult<ImportSummary> {
+        self.flush().await?;
+        self.summary.failures.sort_by_key(|f| f.row_index);
+        Ok(self.summary)
+    }
+
+    fn prepare(&self, index: i64, row: ImportRow) -> DomainResult<Prepared> {
+        let settings = &self.users.settings;
+        let mut violations = Violations::new();
+        for violation in row.violations {
+            violations.push(violation.field, violation.description);
+        }
+        let user = fields::validate(&mut violations, "", &row.fields, settings.max_metadata_bytes);
+        let identities =
+            identities(&mut violations, "identities", &row.identities, settings.max_metadata_bytes);
+        let hash = row.password_hash.trim();
+        match (&row.password, hash.is_empty()) {
+            (Some(_), false) => {
+                violations.push("password", "give either password or password_hash, not both");
+            }
+            (None, false) => {
+                violations.check(legacy_hash::check("password_hash", hash));
+            }
+            (Some(password), true) => {
+                if password.expose().chars().count() > MAX_PASSWORD_CHARS {
+                    violations.push("password", "must be at most 1024 characters");
+                } else {
+                    violations.absorb(check_length(
+                        "password",
+                        password,
+                        settings.min_password_chars,
+                    ))?;
+                }
+            }
+            (None, true) => {}
+        }
+        if row.created_at.is_some_and(|at| at > self.users.now()) {
+            violations.push("created_at", "must not be in the future");
+        }
+        violations.finish()?;
+        let user = user.ok_or_else(|| DomainError::validation("email", "is invalid"))?;
+        Ok(Prepared {
+            index,
+            user,
+            password_hash: (!hash.is_empty()).then(|| hash.to_owned()),
+            password: row.password,
+            identities,
+            created_at: row.created_at.map(to_micros),
+            is_active: row.is_active,
+        })
+    }
+
+    fn fail(&mut self, row_index: i64, email: String, err: &DomainError, message: &str) {
+        let field_violations = match err {
+            DomainError::Validation(v) | DomainError::WeakPassword(v) => v.clone(),
+            _ => Vec::new(),
+        };
+        let message = match (describe(err), message) {
+            (what, "") => what,
+            (what, why) => format!("{what}: {why}"),
+        };
+        self.summary.failed += 1;
+        self.summary.failures.push(RowFailure {
+            row_index,
+            email,
+            reason: err.reason(),
+            message,
+            field_violations,
+        });
+    }
+
+    async fn flush(&mut self) -> DomainResult<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut batch = std::mem::take(&mut self.pending);
+        self.hash_plain_passwords(&mut batch).await?;
+        self.batches += 1;
+        let outcome =
+            write::batch(self.users, &self.ctx, self.on_conflict, self.batches, batch).await?;
+        self.summary.created += outcome.created;
+        self.summary.updated += outcome.updated;
+        self.summary.skipped += outcome.skipped;
+        for (row, email, err) in outcome.failed {
+            self.fail(row, email, &err, "");
+        }
+        self.pending = Vec::with_capacity(BATCH_SIZE);
+        Ok(())
+    }
+
+    /// Rows with a plain password get an argon2id hash, several at once
+    /// (bounded by the hasher's own pool).
+    async fn hash_plain_passwords(&self, batch: &mut [Prepared]) -> DomainResult<()> {
+        let mut jobs = tokio::task::JoinSet::new();
+        for (i, row) in batch.iter().enumerate() {
+            if let Some(password) = row.password.clone() {
+                let passwords = self.users.passwords.clone();
+                jobs.spawn(async move { (i, passwords.hash(&password).await) });
+            }
+        }
+        while let Some(done) = jobs.join_next().await {
+            let (i, hash) = done.map_err(DomainError::internal)?;
+            batch[i].password_hash = Some(hash?);
+            batch[i].password = None;
+        }
+        Ok(())
+    }
+}
+
+/// A row failure's message: which rule, never whose data.
+fn describe(err: &DomainError) -> String {
+    let text = match err {
+        DomainError::AlreadyExists(Conflict::Email) => "a user with this email already exists",
+        DomainError::AlreadyExists(Conflict::Username) => "this username is already taken",
+        DomainError::AlreadyExists(Conflict::Phone) => "this phone number is already taken",
+        DomainError::AlreadyExists(Conflict::SocialAccount) => {
+            "this provider account is already linked to a user"
+        }
+        other => return other.to_string(),
+    };
+    text.to_owned()
+}

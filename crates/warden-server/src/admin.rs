@@ -1,0 +1,61 @@
+//! Operator commands that run against the database and exit:
+//! `bootstrap-admin` and `keys rotate`.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::Duration;
+use warden_core::{
+    DomainError,
+    admin_auth::Bootstrap,
+    clock::{Clock, SystemClock},
+    password::Passwords,
+    secret::SecretString,
+    tokens::keys,
+};
+
+use crate::{cli::BootstrapFlags, config::Config, startup};
+
+/// Creates the first admin unless one exists; succeeds either way.
+pub async fn bootstrap(config: &Config, flags: &BootstrapFlags) -> anyhow::Result<()> {
+    let password = std::fs::read_to_string(&flags.password_file)
+        .with_context(|| format!("cannot read {}", flags.password_file.display()))?;
+    let password = SecretString::new(password.trim_end_matches(['\r', '\n']).to_owned());
+    let db = startup::open_database(config, true).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let passwords = Passwords::new(&config.auth.password)?;
+    let admin_auth = startup::admin_auth(config, &db, &clock, passwords).await?;
+    match admin_auth.bootstrap(&flags.email, &password, &flags.name).await {
+        Ok(Bootstrap::Created(id)) => tracing::info!(admin_id = %id, "first admin created"),
+        Ok(Bootstrap::AlreadySetUp) => tracing::info!("an admin already exists; nothing changed"),
+        Err(err) => anyhow::bail!("bootstrap failed: {}", describe(&err)),
+    }
+    Ok(())
+}
+
+/// The error with each invalid field spelled out, so an operator reading a
+/// Job's log learns what to fix (e.g. "password must be at least 12 characters").
+fn describe(err: &DomainError) -> String {
+    match err {
+        DomainError::Validation(violations) | DomainError::WeakPassword(violations) => {
+            let fields: Vec<String> =
+                violations.iter().map(|v| format!("{} {}", v.field, v.description)).collect();
+            format!("{err}: {} ({})", fields.join("; "), err.reason())
+        }
+        _ => format!("{err} ({})", err.reason()),
+    }
+}
+
+/// Adds a signing key. The retired one stays published for one access-token
+/// lifetime plus leeway plus the replicas' key-reload interval (a replica may
+/// sign with it until it reloads), so every token it signed stays verifiable.
+pub async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
+    let db = startup::open_database(config, true).await?;
+    let tokens = &config.auth.tokens;
+    let keep = Duration::seconds((tokens.access_ttl_seconds + tokens.leeway_seconds) as i64)
+        + Duration::from_std(startup::KEY_RELOAD_INTERVAL)?;
+    let kid =
+        keys::rotate(&db, SystemClock.now(), keep).await.map_err(|err| anyhow::anyhow!("{err}"))?;
+    tracing::info!(kid = %kid, "signing key rotated; replicas pick it up within a minute");
+    Ok(())
+}

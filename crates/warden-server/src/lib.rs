@@ -1,0 +1,15 @@
+//! Warden's gRPC server: configuration, telemetry, the authorization layer and
+//! thin adapters over `warden-core`. The `warden` binary is `main.rs`.
+
+pub mod admin;
+pub mod authn;
+pub mod authz;
+pub mod cli;
+pub mod config;
+pub mod grpc;
+pub mod health;
+pub mod ratelimit;
+pub mod startup;
+pub mod state;
+pub mod status;
+pub mod telemetry;

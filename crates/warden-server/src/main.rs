@@ -1,0 +1,67 @@
+//! `warden`: serve gRPC, or apply migrations.
+
+use clap::Parser;
+use warden_server::{
+    admin,
+    cli::{Cli, Command, KeysCommand},
+    config, startup, telemetry,
+};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command();
+    let flags = command.database_flags().overrides();
+    let config = match config::load(cli.config.as_deref(), &flags) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("warden: {err}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("warden: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(command, config)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "warden failed");
+            eprintln!("warden: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
+    let _telemetry = telemetry::init(&config.log)?;
+    match command {
+        Command::Migrate(_) => {
+            startup::open_database(&config, true).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve(_) => {
+            let server = startup::start(config).await?;
+            shutdown_signal().await?;
+            server.shutdown().await
+        }
+        Command::BootstrapAdmin(flags) => admin::bootstrap(&config, &flags).await,
+        Command::Keys(KeysCommand::Rotate(_)) => admin::rotate_keys(&config).await,
+    }
+}
+
+/// SIGTERM (Kubernetes) or Ctrl-C.
+async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = sigterm.recv() => tracing::info!("SIGTERM received"),
+        result = tokio::signal::ctrl_c() => {
+            result?;
+            tracing::info!("interrupt received");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! Building and running the server: database, migrations, router, listener,
+//! health, and the ordered shutdown (NOT_SERVING -> drain delay -> graceful
+//! stop within a grace period).
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use sea_orm::DatabaseConnection;
+use tokio::{
+    net::TcpListener,
+    sync::{oneshot, watch},
+    task::JoinHandle,
+};
+use tonic::transport::Server;
+use tower_http::trace::TraceLayer;
+use warden_core::{
+    admin_auth::AdminAuth,
+    clock::{Clock, SystemClock},
+    notify,
+    password::Passwords,
+    tokens::{access::AccessTokens, keys::KeyRing},
+    users::Users,
+};
+
+use crate::{
+    authn::Authenticator,
+    authz::{AuthzLayer, Policy},
+    config::Config,
+    grpc::Services,
+    health::Health,
+    ratelimit::PeerLimiter,
+    state::AppState,
+    telemetry,
+};
+
+/// Another replica may rotate keys; pick them up within this long.
+pub const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Opens the configured database and applies pending migrations.
+pub async fn open_database(config: &Config, migrate: bool) -> anyhow::Result<DatabaseConnection> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+    }
+    let db = warden_core::db::connect(&config.effective_database_url(), &config.pool_settings())
+        .await
+        .context("cannot connect to the database")?;
+    if migrate {
+        warden_core::db::migrate(&db).await.context("migrations failed")?;
+    }
+    Ok(db)
+}
+
+/// A server accepting calls. Drop it or call [`RunningServer::shutdown`].
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    health: Health,
+    drain_delay: Duration,
+    grace: Duration,
+    stop: Option<oneshot::Sender<()>>,
+    stop_background: watch::Sender<bool>,
+    serving: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+}
+
+impl RunningServer {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// NOT_SERVING first, then after the drain delay stop accepting and let
+    /// in-flight calls finish within the grace period.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        self.health.begin_shutdown().await;
+        tracing::info!(drain_delay = ?self.drain_delay, "health is NOT_SERVING; draining");
+        tokio::time::sleep(self.drain_delay).await;
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = self.stop_background.send(true);
+        let Some(mut serving) = self.serving.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(self.grace, &mut serving).await {
+            Ok(joined) => joined.context("server task panicked")?.context("server failed")?,
+            Err(_) => {
+                tracing::warn!(grace = ?self.grace, "in-flight calls outlived the grace period");
+                serving.abort();
+            }
+        }
+        tracing::info!("server stopped");
+        Ok(())
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.stop_background.send(true);
+        if let Some(serving) = self.serving.take() {
+            serving.abort();
+        }
+    }
+}
+
+/// Starts serving with the system clock.
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    start_with_clock(config, Arc::new(SystemClock)).await
+}
+
+pub async fn start_with_clock(
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<RunningServer> {
+    let policy = Policy::from_proto().map_err(anyhow::Error::msg)?;
+    let db = open_database(&config, config.database.migrate_on_start).await?;
+    // One hasher, so its concurrency bound holds across admins and users.
+    let passwords = Passwords::new(&config.auth.password)?;
+    let admin_auth = admin_auth(&config, &db, &clock, passwords.clone()).await?;
+    let users = Users::new(db.clone(), clock.clone(), passwords, config.users.clone());
+    let state = AppState {
+        db: db.clone(),
+        clock: clock.clone(),
+        admin_auth: admin_auth.clone(),
+        users,
+        sign_in_limiter: PeerLimiter::new(&config.auth.rate_limit),
+    };
+    let (stop_background, background_stopped) = watch::channel(false);
+    spawn_background(&config, &state, background_stopped)?;
+
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let health = Health::new(reporter);
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(warden_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(warden_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local_addr = listener.local_addr()?;
+
+    let services = Services::new(&state);
+    let router = Server::builder()
+        .max_connection_age(Duration::from_secs(config.server.max_connection_age_seconds.max(1)))
+        .layer(TraceLayer::new_for_grpc().make_span_with(telemetry::request_span))
+        .layer(AuthzLayer::new(policy, Authenticator::new(db.clone(), clock, admin_auth)))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(services.admin_auth)
+        .add_service(services.users)
+        .add_service(services.sessions)
+        .add_service(services.mfa)
+        .add_service(services.api_keys)
+        .add_service(services.oauth_clients)
+        .add_service(services.audit);
+
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(router.serve_with_incoming_shutdown(
+        // serve_with_incoming ignores Server::tcp_nodelay: set it here, or
+        // Nagle + delayed ACK stall every multi-segment response by ~40 ms.
+        tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    health.set(true).await;
+    let interval = Duration::from_secs(config.database.health_check_interval_seconds.max(1));
+    tokio::spawn(health.clone().watch_database(db, interval));
+    tracing::info!(listen = %local_addr, "warden is serving");
+
+    Ok(RunningServer {
+        local_addr,
+        health,
+        drain_delay: Duration::from_secs(config.server.drain_delay_seconds),
+        grace: Duration::from_secs(config.server.shutdown_grace_seconds),
+        stop: Some(stop),
+        stop_background,
+        serving: Some(serving),
+    })
+}
+
+/// The admin sign-in service with its password hasher and signing keys
+/// (the first key is created here on a fresh database).
+pub async fn admin_auth(
+    config: &Config,
+    db: &DatabaseConnection,
+    clock: &Arc<dyn Clock>,
+    passwords: Passwords,
+) -> anyhow::Result<AdminAuth> {
+    let keys = KeyRing::open(db, clock.now()).await.context("cannot load signing keys")?;
+    let tokens = AccessTokens::new(keys, config.auth.tokens.clone());
+    Ok(AdminAuth::new(
+        db.clone(),
+        clock.clone(),
+        passwords,
+        tokens,
+        config.auth.lockout.clone(),
+        config.auth.password_reset.clone(),
+    ))
+}
+
+/// The notifier's delivery worker and the periodic signing-key reload.
+fn spawn_background(
+    config: &Config,
+    state: &AppState,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    if config.notifier.transport == notify::TransportKind::Log {
+        tracing::warn!(
+            "notifier transport is `log`: messages, reset links included, are written to the log; \
+             configure notifier.transport = \"smtp\" outside development"
+        );
+    }
+    let transport: Arc<dyn notify::Transport> =
+        Arc::from(notify::transport_from(&config.notifier)?);
+    tokio::spawn(notify::run_worker(
+        state.db.clone(),
+        transport,
+        state.clock.clone(),
+        config.notifier.clone(),
+        stop.clone(),
+    ));
+    let (db, clock, keys) =
+        (state.db.clone(), state.clock.clone(), state.admin_auth.tokens().keys().clone());
+    let mut stop = stop;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(KEY_RELOAD_INTERVAL) => {}
+                _ = stop.changed() => return,
+            }
+            if let Err(err) = keys.reload(&db, clock.now()).await {
+                tracing::warn!(error = %err, "could not reload signing keys");
+            }
+        }
+    });
+    Ok(())
+}

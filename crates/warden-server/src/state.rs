@@ -1,0 +1,17 @@
+//! What every adapter shares: the database, the clock and the domain services.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use warden_core::{admin_auth::AdminAuth, clock::Clock, users::Users};
+
+use crate::ratelimit::PeerLimiter;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub clock: Arc<dyn Clock>,
+    pub admin_auth: AdminAuth,
+    pub users: Users,
+    pub sign_in_limiter: PeerLimiter,
+}

@@ -1,0 +1,208 @@
+//! The one place a [`DomainError`] becomes a gRPC [`Status`]. Exhaustive on
+//! purpose: a new error variant does not compile until it has a code here.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+use warden_core::{DomainError, error::Conflict};
+
+pub const ERROR_DOMAIN: &str = "warden";
+
+pub fn to_status(err: DomainError) -> Status {
+    let mut details = ErrorDetails::new();
+    let mut metadata = HashMap::new();
+    let reason = err.reason();
+    let (code, message) = match &err {
+        DomainError::Validation(violations) | DomainError::WeakPassword(violations) => {
+            for violation in violations {
+                details.add_bad_request_violation(&violation.field, &violation.description);
+            }
+            (Code::InvalidArgument, err.to_string())
+        }
+        DomainError::Precondition(violations) => {
+            for violation in violations {
+                details.add_bad_request_violation(&violation.field, &violation.description);
+            }
+            (Code::FailedPrecondition, err.to_string())
+        }
+        DomainError::NotFound { resource } => {
+            metadata.insert("resource".to_owned(), (*resource).to_owned());
+            (Code::NotFound, err.to_string())
+        }
+        DomainError::AlreadyExists(conflict) => {
+            let field = match conflict {
+                Conflict::Email => "email",
+                Conflict::Username => "username",
+                Conflict::Phone => "phone",
+                Conflict::SocialAccount => "provider_user_id",
+                Conflict::Other => "",
+            };
+            if !field.is_empty() {
+                metadata.insert("field".to_owned(), field.to_owned());
+            }
+            (Code::AlreadyExists, err.to_string())
+        }
+        DomainError::Revoked { resource } => {
+            metadata.insert("resource".to_owned(), (*resource).to_owned());
+            (Code::FailedPrecondition, err.to_string())
+        }
+        DomainError::SetupAlreadyDone
+        | DomainError::LastAdmin
+        | DomainError::LastSignInMethod
+        | DomainError::MfaRequired
+        | DomainError::PasswordChangeRequired => (Code::FailedPrecondition, err.to_string()),
+        DomainError::Unauthenticated
+        | DomainError::InvalidCredentials
+        | DomainError::TokenExpired
+        | DomainError::TokenRevoked => (Code::Unauthenticated, err.to_string()),
+        DomainError::AccountDisabled | DomainError::WrongPrincipal => {
+            (Code::PermissionDenied, err.to_string())
+        }
+        DomainError::ScopeMissing { scope } => {
+            metadata.insert("required_scope".to_owned(), scope.clone());
+            (Code::PermissionDenied, err.to_string())
+        }
+        DomainError::AccountLocked { retry_after } | DomainError::RateLimited { retry_after } => {
+            details.set_retry_info(Some(*retry_after));
+            metadata.insert("retry_after_seconds".to_owned(), retry_after.as_secs().to_string());
+            (Code::ResourceExhausted, err.to_string())
+        }
+        DomainError::Unimplemented { method } => {
+            metadata.insert("method".to_owned(), method.clone());
+            (Code::Unimplemented, err.to_string())
+        }
+        DomainError::Unavailable(cause) => {
+            tracing::warn!(error = %error_chain(cause.as_ref()), "dependency unavailable");
+            (Code::Unavailable, "the service is temporarily unavailable".to_owned())
+        }
+        DomainError::Internal(cause) => {
+            tracing::error!(error = %error_chain(cause.as_ref()), "internal error");
+            (Code::Internal, "internal error".to_owned())
+        }
+    };
+    details.set_error_info(reason, ERROR_DOMAIN, metadata);
+    Status::with_error_details(code, message, details)
+}
+
+/// `outer: middle: root`, for the log line of an internal error.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use prost::Message;
+    use warden_core::FieldViolation;
+
+    use super::*;
+
+    fn details_of(status: &Status) -> ErrorDetails {
+        status.get_error_details()
+    }
+
+    #[test]
+    fn validation_carries_reason_and_field_violations() {
+        let status = to_status(DomainError::Validation(vec![
+            FieldViolation::new("email", "must be a valid address"),
+            FieldViolation::new("password", "must be at least 12 characters"),
+        ]));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = details_of(&status);
+        let info = details.error_info().expect("error info");
+        assert_eq!(info.reason, "VALIDATION_FAILED");
+        assert_eq!(info.domain, "warden");
+        let violations = &details.bad_request().expect("bad request").field_violations;
+        assert_eq!(violations.len(), 2);
+        assert_eq!(violations[0].field, "email");
+    }
+
+    #[test]
+    fn lockout_carries_retry_info() {
+        let status = to_status(DomainError::AccountLocked { retry_after: Duration::from_secs(30) });
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        let details = details_of(&status);
+        assert_eq!(details.error_info().map(|i| i.reason.as_str()), Some("ACCOUNT_LOCKED"));
+        assert_eq!(details.retry_info().and_then(|r| r.retry_delay), Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let cause =
+            std::io::Error::other("SELECT * FROM admins WHERE password_hash = '$argon2id$'");
+        let status = to_status(DomainError::internal(cause));
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(status.message(), "internal error");
+        let encoded = format!("{:?}", status.details());
+        assert!(!encoded.contains("SELECT"));
+        assert!(!encoded.contains("argon2id"));
+    }
+
+    #[test]
+    fn every_reason_is_documented_in_the_proto() {
+        let set = prost_types::FileDescriptorSet::decode(warden_proto::FILE_DESCRIPTOR_SET)
+            .expect("descriptor");
+        let documented: Vec<String> = set
+            .file
+            .iter()
+            .flat_map(|file| &file.enum_type)
+            .filter(|e| e.name() == "ErrorReason")
+            .flat_map(|e| &e.value)
+            .map(|v| v.name().trim_start_matches("ERROR_REASON_").to_owned())
+            .collect();
+        for reason in DomainError::ALL_REASONS {
+            assert!(documented.iter().any(|d| d == reason), "{reason} missing from ErrorReason");
+        }
+    }
+
+    #[test]
+    fn every_variant_maps_to_a_non_ok_code_with_error_info() {
+        let samples = [
+            DomainError::validation("f", "d"),
+            DomainError::WeakPassword(vec![]),
+            DomainError::Precondition(vec![]),
+            DomainError::NotFound { resource: "user" },
+            DomainError::AlreadyExists(Conflict::Email),
+            DomainError::AlreadyExists(Conflict::Username),
+            DomainError::AlreadyExists(Conflict::Phone),
+            DomainError::AlreadyExists(Conflict::SocialAccount),
+            DomainError::AlreadyExists(Conflict::Other),
+            DomainError::SetupAlreadyDone,
+            DomainError::LastAdmin,
+            DomainError::LastSignInMethod,
+            DomainError::Unauthenticated,
+            DomainError::InvalidCredentials,
+            DomainError::TokenExpired,
+            DomainError::TokenRevoked,
+            DomainError::Revoked { resource: "api_key" },
+            DomainError::AccountLocked { retry_after: Duration::from_secs(1) },
+            DomainError::AccountDisabled,
+            DomainError::MfaRequired,
+            DomainError::PasswordChangeRequired,
+            DomainError::ScopeMissing { scope: "users:read".into() },
+            DomainError::WrongPrincipal,
+            DomainError::RateLimited { retry_after: Duration::from_secs(1) },
+            DomainError::Unimplemented { method: "m".into() },
+            DomainError::Unavailable(Box::new(std::io::Error::other("down"))),
+            DomainError::internal(std::io::Error::other("boom")),
+        ];
+        // TOKEN_REVOKED and VALIDATION_FAILED are each shared by two variants.
+        assert_eq!(samples.len(), DomainError::ALL_REASONS.len() + 2);
+        for err in samples {
+            let reason = err.reason();
+            let status = to_status(err);
+            assert_ne!(status.code(), Code::Ok);
+            let info = status.get_error_details().error_info().cloned().expect("error info");
+            assert_eq!(info.reason, reason);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Logs and traces. JSON logs through tracing; OpenTelemetry OTLP traces only
+//! when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Spans carry the RPC path and the
+//! W3C trace context read from metadata, never headers or messages: those can
+//! hold credentials.
+
+use opentelemetry::{propagation::TextMapCompositePropagator, trace::TracerProvider as _};
+use opentelemetry_http::HeaderExtractor;
+use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+
+use crate::config::{LogConfig, LogFormat};
+
+/// Flushes pending spans when dropped at shutdown.
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take()
+            && let Err(err) = provider.shutdown()
+        {
+            eprintln!("failed to flush traces: {err}");
+        }
+    }
+}
+
+/// Installs the global subscriber. Call once, from `main`.
+pub fn init(log: &LogConfig) -> anyhow::Result<TelemetryGuard> {
+    let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&log.filter))?;
+    let fmt = match log.format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
+    };
+
+    let provider = otlp_endpoint_configured().then(build_provider).transpose()?;
+    let otel = provider
+        .as_ref()
+        .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer("warden")));
+    opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+    ]));
+
+    tracing_subscriber::registry().with(filter).with(fmt).with(otel).try_init()?;
+    Ok(TelemetryGuard { provider })
+}
+
+fn otlp_endpoint_configured() -> bool {
+    ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+        .iter()
+        .any(|var| std::env::var(var).is_ok_and(|value| !value.trim().is_empty()))
+}
+
+fn build_provider() -> anyhow::Result<SdkTracerProvider> {
+    // The exporter reads the endpoint and headers from the standard OTEL_* env.
+    let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?;
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(Resource::builder().with_service_name("warden").build())
+        .build();
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    Ok(provider)
+}
+
+/// The span for one gRPC call: its path and the caller's trace context only.
+pub fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
+    let span = tracing::info_span!(
+        "grpc.request",
+        rpc.method = %request.uri().path(),
+        otel.kind = "server",
+    );
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(request.headers()))
+    });
+    // Without an OpenTelemetry layer there is no parent to attach: ignore.
+    let _ = span.set_parent(parent);
+    span
+}
