@@ -1,6 +1,7 @@
 //! `warden`: serve gRPC, or apply migrations.
 
 use clap::Parser;
+use tokio::signal::unix::{Signal, SignalKind};
 use warden_server::{
     admin,
     cli::{Cli, Command, KeysCommand},
@@ -44,8 +45,12 @@ async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(_) => {
+            // Listen for SIGTERM before "warden is serving" is logged: a
+            // signal that arrives in between would otherwise kill the
+            // process without the NOT_SERVING drain.
+            let mut sigterm = tokio::signal::unix::signal(SignalKind::terminate())?;
             let server = startup::start(config).await?;
-            shutdown_signal().await?;
+            shutdown_signal(&mut sigterm).await?;
             server.shutdown().await
         }
         Command::BootstrapAdmin(flags) => admin::bootstrap(&config, &flags).await,
@@ -54,8 +59,7 @@ async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
 }
 
 /// SIGTERM (Kubernetes) or Ctrl-C.
-async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+async fn shutdown_signal(sigterm: &mut Signal) -> anyhow::Result<()> {
     tokio::select! {
         _ = sigterm.recv() => tracing::info!("SIGTERM received"),
         result = tokio::signal::ctrl_c() => {
