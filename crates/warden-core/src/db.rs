@@ -3,7 +3,7 @@
 use std::{path::Path, time::Duration};
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
 use warden_migration::{Migrator, MigratorTrait};
@@ -54,4 +54,16 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// A cheap round trip, for health checks.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// Refreshes PostgreSQL's planner statistics for the users tables after a
+/// bulk write. Until autovacuum catches up (or forever, where it is off),
+/// the planner would estimate from stale counts: at 100,000 users it then
+/// sorted a 10% role's 10,000 rows per ListUsers page instead of walking
+/// the created_at index (BENCHMARKS.md). SQLite plans without statistics.
+pub async fn analyze_users_tables(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    db.execute_unprepared("ANALYZE users, user_roles, user_identities").await.map(|_| ())
 }

@@ -112,6 +112,8 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             }
         }
     }
+    // As ImportUsers does after a bulk write: plans for the seeded sizes.
+    db::analyze_users_tables(&conn).await.context("analyzing the seeded tables")?;
     if let Some(path) = &args.ids_out {
         if ids.is_empty() {
             // Already seeded: take ids from the table instead.

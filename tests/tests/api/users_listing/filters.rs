@@ -115,6 +115,14 @@ db_test! {
             ("email contains", ListUsersRequest { email: text(Contains, "EXAMPLE"), ..query() },
                 &["alice", "bob", "dave", "erin"]),
             ("email starts", ListUsersRequest { email: text(StartsWith, "alice."), ..query() }, &["alice"]),
+            ("email starts, any case", ListUsersRequest { email: text(StartsWith, "FRANK@S"), ..query() },
+                &["frank"]),
+            ("email starts with the whole address", ListUsersRequest {
+                email: text(StartsWith, "carol@sample.net"), ..query() }, &["carol"]),
+            ("email starts, one letter", ListUsersRequest { email: text(StartsWith, "d"), ..query() },
+                &["dave"]),
+            ("email prefix wildcards are literal", ListUsersRequest {
+                email: text(StartsWith, "_"), ..query() }, &[]),
             ("email equals", ListUsersRequest { email: text(Equals, "DAVE@example.com"), ..query() }, &["dave"]),
             ("email default mode is equals", ListUsersRequest {
                 email: text(pb::MatchMode::Unspecified, "dave"), ..query() }, &[]),

@@ -28,6 +28,10 @@ use crate::{
 /// Rows per transaction.
 pub const BATCH_SIZE: usize = 500;
 
+/// An import that wrote this many rows refreshes the planner statistics
+/// (PostgreSQL), so the next ListUsers is planned for the new table sizes.
+const ANALYZE_AFTER_ROWS: i64 = 1_000;
+
 /// What to do with a row whose email, username, phone or identity exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnConflict {
@@ -184,6 +188,9 @@ impl Importer<'_> {
     /// Writes what is left and returns the summary, failures in stream order.
     pub async fn finish(mut self) -> DomainResult<ImportSummary> {
         self.flush().await?;
+        if self.summary.created + self.summary.updated >= ANALYZE_AFTER_ROWS {
+            crate::db::analyze_users_tables(&self.users.db).await?;
+        }
         self.summary.failures.sort_by_key(|f| f.row_index);
         Ok(self.summary)
     }

@@ -15,7 +15,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::{TimeRange, UserFilter};
 use crate::{
     entity::{user_identities, user_roles, users},
-    text_filter::{MatchMode, TextFilter},
+    text_filter::{MatchMode, TextFilter, prefix_range_on_lowered},
 };
 
 /// Given and family name joined by a space (a missing one as empty), so
@@ -25,7 +25,7 @@ const JOINED_NAME: &str = "lower(COALESCE(given_name, '') || ' ' || COALESCE(fam
 pub(super) fn condition(backend: DbBackend, filter: &UserFilter, now: DateTime<Utc>) -> Condition {
     let mut all = Condition::all();
     if let Some(email) = &filter.email {
-        all = all.add(email_condition(email));
+        all = all.add(email_condition(backend, email));
     }
     if let Some(username) = &filter.username {
         all = all.add(username_condition(username));
@@ -38,7 +38,7 @@ pub(super) fn condition(backend: DbBackend, filter: &UserFilter, now: DateTime<U
         all = all.add(phone.condition_on_lowered(Expr::col(users::Column::Phone)));
     }
     if let Some(search) = TextFilter::new(filter.search.trim(), MatchMode::Contains) {
-        all = all.add(search_condition(&search));
+        all = all.add(search_condition(backend, &search));
     }
     if let Some(role) = &filter.role {
         all = all.add(has_role(role));
@@ -108,10 +108,15 @@ fn range(mut all: Condition, column: users::Column, range: TimeRange) -> Conditi
 }
 
 /// Emails are stored NFKC + lower-case: normalize the value the same way
-/// and compare against the bare (trigram-indexed) column.
-fn email_condition(filter: &TextFilter) -> Expr {
+/// and compare against the bare column, so its indexes serve the match
+/// (trigram on PostgreSQL; the unique b-tree for a prefix on SQLite).
+fn email_condition(backend: DbBackend, filter: &TextFilter) -> Condition {
     let normalized = TextFilter { value: normalize(&filter.value), mode: filter.mode };
-    normalized.condition_on_lowered(Expr::col(users::Column::EmailNormalized))
+    let column = || Expr::col(users::Column::EmailNormalized);
+    if backend == DbBackend::Sqlite && normalized.mode == MatchMode::StartsWith {
+        return prefix_range_on_lowered(&normalized.value, column);
+    }
+    Condition::all().add(normalized.condition_on_lowered(column()))
 }
 
 /// Equality goes to the unique normalized column; patterns to `lower(username)`.
@@ -139,8 +144,8 @@ fn name_condition(filter: &TextFilter) -> Condition {
     any
 }
 
-fn search_condition(search: &TextFilter) -> Condition {
-    Condition::any().add(name_condition(search)).add(email_condition(search))
+fn search_condition(backend: DbBackend, search: &TextFilter) -> Condition {
+    Condition::any().add(name_condition(search)).add(email_condition(backend, search))
 }
 
 fn has_role(role: &str) -> Expr {
