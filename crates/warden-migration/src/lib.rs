@@ -11,6 +11,7 @@ mod m20261122_000001_initial;
 mod m20261122_000002_auth_support;
 mod m20261122_000003_users_support;
 mod m20261122_000004_users_listing_indexes;
+mod m20261122_000005_users_email_prefix_index;
 
 /// Applies Warden's migrations in order (`Migrator::up(&db, None)`).
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_auth_support::Migration),
             Box::new(m20261122_000003_users_support::Migration),
             Box::new(m20261122_000004_users_listing_indexes::Migration),
+            Box::new(m20261122_000005_users_email_prefix_index::Migration),
         ]
     }
 }

@@ -9,7 +9,9 @@
 //!
 //! SQLite, the embedded single-node default, keeps its b-tree indexes only.
 
-use sea_orm_migration::{prelude::*, sea_orm::DatabaseBackend};
+use sea_orm_migration::prelude::*;
+
+use crate::helpers::{create_postgres_indexes, drop_postgres_indexes};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -43,23 +45,11 @@ const POSTGRES_INDEXES: &[(&str, &str)] = &[
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() == DatabaseBackend::Postgres {
-            let db = manager.get_connection();
-            for (_, statement) in POSTGRES_INDEXES {
-                db.execute_unprepared(statement).await?;
-            }
-        }
-        Ok(())
+        create_postgres_indexes(manager, POSTGRES_INDEXES).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() == DatabaseBackend::Postgres {
-            let db = manager.get_connection();
-            for (name, _) in POSTGRES_INDEXES {
-                db.execute_unprepared(&format!("DROP INDEX IF EXISTS {name}")).await?;
-            }
-        }
-        Ok(())
+        drop_postgres_indexes(manager, POSTGRES_INDEXES).await
     }
 
     fn use_transaction(&self) -> Option<bool> {
