@@ -4,13 +4,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use crate::{
-    context::CallInfo,
+    audit::{self, Event, Outcome},
+    context::{Actor, CallInfo, Context},
     entity::{refresh_tokens, sessions},
     error::{DomainError, DomainResult},
     secret::SecretString,
@@ -110,6 +111,43 @@ pub async fn rotate<C: ConnectionTrait>(
     }
     revoke(conn, session.id, "refresh_token_reuse", now).await?;
     Ok(Rotation::Reused(session))
+}
+
+/// Starts a refresh: opens the transaction and rotates `presented`, which
+/// must belong to a session of `principal_type`. A reused token revokes its
+/// family; that and its audit row are committed before the refusal, so the
+/// revocation outlives the failed call. The caller mints the next token in
+/// the returned transaction and commits.
+pub async fn begin_refresh(
+    db: &DatabaseConnection,
+    ctx: &Context,
+    presented: &str,
+    principal_type: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<(DatabaseTransaction, sessions::Model)> {
+    if presented.is_empty() {
+        return Err(DomainError::validation("refresh_token", "is required"));
+    }
+    let txn = db.begin().await?;
+    match rotate(&txn, presented, now).await? {
+        Rotation::Rotated(session) if session.principal_type == principal_type => {
+            Ok((txn, session))
+        }
+        Rotation::Rotated(_) => Err(DomainError::InvalidCredentials),
+        Rotation::Reused(session) => {
+            let (actor, action) = match session.principal_type.as_str() {
+                ADMIN => (Actor::Admin(session.principal_id), "admin.refresh_token_reuse"),
+                _ => (Actor::User(session.principal_id), "user.refresh_token_reuse"),
+            };
+            let ctx = Context { actor, ..ctx.clone() };
+            let event = Event::new(action)
+                .target("session", session.id)
+                .outcome(Outcome::Failure, "TOKEN_REVOKED");
+            audit::record(&txn, &ctx, event, now).await?;
+            txn.commit().await?;
+            Err(DomainError::TokenRevoked)
+        }
+    }
 }
 
 /// Revokes one session and its refresh tokens. True when it was live.

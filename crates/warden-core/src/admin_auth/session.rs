@@ -5,38 +5,20 @@ use sea_orm::TransactionTrait;
 
 use super::{AdminAuth, SignedIn, principal_for};
 use crate::{
-    audit::{self, Event, Outcome},
+    audit::{self, Event},
     context::{Actor, Context},
     entity::admins,
     error::{DomainError, DomainResult},
     principal::{Principal, PrincipalKind},
-    sessions::{self, Rotation},
+    sessions,
     tokens::access::Subject,
 };
 
 impl AdminAuth {
     pub async fn refresh(&self, ctx: &Context, presented: &str) -> DomainResult<SignedIn> {
-        if presented.is_empty() {
-            return Err(DomainError::validation("refresh_token", "is required"));
-        }
         let now = self.now();
-        let txn = self.db.begin().await?;
-        let session = match sessions::rotate(&txn, presented, now).await? {
-            Rotation::Rotated(session) => session,
-            Rotation::Reused(session) => {
-                // Commit the family's revocation and its audit row, then refuse.
-                let ctx = Context { actor: Actor::Admin(session.principal_id), ..ctx.clone() };
-                let event = Event::new("admin.refresh_token_reuse")
-                    .target("session", session.id)
-                    .outcome(Outcome::Failure, "TOKEN_REVOKED");
-                audit::record(&txn, &ctx, event, now).await?;
-                txn.commit().await?;
-                return Err(DomainError::TokenRevoked);
-            }
-        };
-        if session.principal_type != sessions::ADMIN {
-            return Err(DomainError::InvalidCredentials);
-        }
+        let (txn, session) =
+            sessions::begin_refresh(&self.db, ctx, presented, sessions::ADMIN, now).await?;
         let admin = super::find_by_id(&txn, session.principal_id)
             .await
             .map_err(|_| DomainError::InvalidCredentials)?;

@@ -6,15 +6,15 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{Users, sign_in::UserTokens, view};
 use crate::{
-    audit::{self, Event, Outcome},
+    audit::{self, Event},
     context::{Actor, Context},
     entity::{user_roles, users},
     error::{DomainError, DomainResult},
-    sessions::{self, Rotation},
+    sessions,
     tokens::access::{AccessTokens, Claims, Subject},
 };
 
@@ -33,26 +33,9 @@ impl Users {
         tokens: &AccessTokens,
         presented: &str,
     ) -> DomainResult<UserTokens> {
-        if presented.is_empty() {
-            return Err(DomainError::validation("refresh_token", "is required"));
-        }
         let now = self.now();
-        let txn = self.db.begin().await?;
-        let session = match sessions::rotate(&txn, presented, now).await? {
-            Rotation::Rotated(session) => session,
-            Rotation::Reused(session) => {
-                let ctx = Context { actor: Actor::User(session.principal_id), ..ctx.clone() };
-                let event = Event::new("user.refresh_token_reuse")
-                    .target("session", session.id)
-                    .outcome(Outcome::Failure, "TOKEN_REVOKED");
-                audit::record(&txn, &ctx, event, now).await?;
-                txn.commit().await?;
-                return Err(DomainError::TokenRevoked);
-            }
-        };
-        if session.principal_type != sessions::USER {
-            return Err(DomainError::InvalidCredentials);
-        }
+        let (txn, session) =
+            sessions::begin_refresh(&self.db, ctx, presented, sessions::USER, now).await?;
         let user = users::Entity::find_by_id(session.principal_id)
             .one(&txn)
             .await?
