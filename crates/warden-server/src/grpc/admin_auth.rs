@@ -51,21 +51,18 @@ pub fn admin_to_proto(admin: &admins::Model) -> pb::Admin {
     }
 }
 
-/// The four fields every sign-in answer shares.
-struct Tokens {
-    admin: Option<pb::Admin>,
-    access_token: String,
-    refresh_token: String,
-    expires_in: i64,
-}
-
-fn tokens(signed_in: SignedIn) -> Tokens {
-    Tokens {
-        admin: Some(admin_to_proto(&signed_in.admin)),
-        access_token: signed_in.access_token,
-        refresh_token: signed_in.refresh_token.expose().to_owned(),
-        expires_in: signed_in.expires_in,
-    }
+/// Setup, Login and RefreshToken answer with the same four fields, in
+/// three distinct message types.
+macro_rules! signed_in_response {
+    ($response:ident, $signed_in:expr) => {{
+        let signed_in: SignedIn = $signed_in;
+        pb::$response {
+            admin: Some(admin_to_proto(&signed_in.admin)),
+            access_token: signed_in.access_token,
+            refresh_token: signed_in.refresh_token.expose().to_owned(),
+            expires_in: signed_in.expires_in,
+        }
+    }};
 }
 
 fn order(order_by: pb::AdminOrderBy) -> AdminOrder {
@@ -104,13 +101,7 @@ impl AdminAuthService for AdminAuthApi {
             .setup(&ctx, &body.email, &secret(body.password), &body.name)
             .await
             .map_err(to_status)?;
-        let t = tokens(signed_in);
-        Ok(Response::new(pb::SetupResponse {
-            admin: t.admin,
-            access_token: t.access_token,
-            refresh_token: t.refresh_token,
-            expires_in: t.expires_in,
-        }))
+        Ok(Response::new(signed_in_response!(SetupResponse, signed_in)))
     }
 
     async fn login(
@@ -126,13 +117,7 @@ impl AdminAuthService for AdminAuthApi {
             .login(&ctx, &body.email, &secret(body.password))
             .await
             .map_err(to_status)?;
-        let t = tokens(signed_in);
-        Ok(Response::new(pb::LoginResponse {
-            admin: t.admin,
-            access_token: t.access_token,
-            refresh_token: t.refresh_token,
-            expires_in: t.expires_in,
-        }))
+        Ok(Response::new(signed_in_response!(LoginResponse, signed_in)))
     }
 
     async fn refresh_token(
@@ -144,13 +129,7 @@ impl AdminAuthService for AdminAuthApi {
         let body = request.into_inner();
         let signed_in =
             self.state.admin_auth.refresh(&ctx, &body.refresh_token).await.map_err(to_status)?;
-        let t = tokens(signed_in);
-        Ok(Response::new(pb::RefreshTokenResponse {
-            admin: t.admin,
-            access_token: t.access_token,
-            refresh_token: t.refresh_token,
-            expires_in: t.expires_in,
-        }))
+        Ok(Response::new(signed_in_response!(RefreshTokenResponse, signed_in)))
     }
 
     async fn logout(
