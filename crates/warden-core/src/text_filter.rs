@@ -48,8 +48,8 @@ impl TextFilter {
 /// STARTS_WITH as `lowered >= prefix AND lowered < successor`: a b-tree on
 /// the bare column serves it where LIKE cannot (SQLite's LIKE never uses
 /// an index on a case-sensitive column). Only exact for byte-wise (BINARY)
-/// collation, which is SQLite's default; PostgreSQL keeps LIKE, which its
-/// trigram indexes serve and whose locale collation would break a range.
+/// collation, which is SQLite's default; PostgreSQL keeps LIKE, which a
+/// `varchar_pattern_ops` b-tree serves under any collation (migration 5).
 pub fn prefix_range_on_lowered(prefix: &str, lowered: impl Fn() -> Expr) -> Condition {
     let all = Condition::all().add(lowered().gte(prefix.to_owned()));
     match successor(prefix) {

@@ -1,8 +1,9 @@
 //! ListUsers' WHERE clause. Each filter is written as the expression an
-//! index serves on PostgreSQL (migrations 3 and 4): trigram GIN indexes on
+//! index serves on PostgreSQL (migrations 3 to 5): trigram GIN indexes on
 //! `email_normalized`, `lower(username)`, `lower(given_name)`,
 //! `lower(family_name)`, the joined names and `phone`; a `jsonb_path_ops` GIN
-//! index for metadata; b-tree indexes behind the EXISTS on roles/identities.
+//! index for metadata; a pattern b-tree for email prefixes; b-tree indexes
+//! behind the EXISTS on roles/identities.
 //! Every user-supplied value is bound, never spliced into SQL.
 
 use chrono::{DateTime, Utc};
@@ -109,7 +110,8 @@ fn range(mut all: Condition, column: users::Column, range: TimeRange) -> Conditi
 
 /// Emails are stored NFKC + lower-case: normalize the value the same way
 /// and compare against the bare column, so its indexes serve the match
-/// (trigram on PostgreSQL; the unique b-tree for a prefix on SQLite).
+/// (trigram or pattern b-tree on PostgreSQL; for a prefix on SQLite, the
+/// unique b-tree through a range).
 fn email_condition(backend: DbBackend, filter: &TextFilter) -> Condition {
     let normalized = TextFilter { value: normalize(&filter.value), mode: filter.mode };
     let column = || Expr::col(users::Column::EmailNormalized);
