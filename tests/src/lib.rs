@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod mail;
 mod postgres;
+pub mod proxy;
 pub mod raw;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -25,6 +27,7 @@ use warden_core::{
 use warden_proto::v1::{self as pb, admin_auth_service_client::AdminAuthServiceClient};
 use warden_server::{config::Config, startup::RunningServer};
 
+pub use mail::token_in;
 pub use postgres::PostgresDatabase;
 
 /// Which database a test server runs on.
@@ -44,7 +47,22 @@ pub struct TestApp {
     pub backend: Backend,
     server: Option<RunningServer>,
     postgres: Option<PostgresDatabase>,
+    mail: warden_core::notify::smtp_sink::SmtpSink,
+    config: Config,
     _data_dir: TempDir,
+}
+
+/// Another server process's worth of Warden on the same database: what a
+/// second replica behind the same load balancer is.
+pub struct Replica {
+    pub channel: Channel,
+    server: Option<RunningServer>,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        drop(self.server.take());
+    }
 }
 
 impl TestApp {
@@ -86,18 +104,23 @@ impl TestApp {
         config.auth.password.memory_kib = 1024;
         config.auth.password.iterations = 1;
         config.notifier.poll_interval_ms = 50;
+        let mail = warden_core::notify::smtp_sink::SmtpSink::start().await;
+        config.notifier.transport = warden_core::notify::TransportKind::Smtp;
+        config.notifier.smtp.host = "127.0.0.1".into();
+        config.notifier.smtp.port = mail.addr.port();
+        config.notifier.smtp.tls = warden_core::notify::SmtpTls::None;
+        config.notifier.smtp.from = "Warden <warden@example.com>".into();
+        // The test's own connection goes straight to the database, whatever
+        // the tweak points the server at (e.g. a proxy it will cut).
+        let own_url = config.effective_database_url();
         tweak(&mut config);
 
         let server = warden_server::startup::start_with_clock(config.clone(), clock)
             .await
             .expect("server starts");
         let addr = server.local_addr();
-        let channel = Endpoint::from_shared(format!("http://{addr}"))
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect to test server");
-        let db = warden_core::db::connect(&config.effective_database_url(), &Default::default())
+        let channel = connect(addr).await;
+        let db = warden_core::db::connect(&own_url, &Default::default())
             .await
             .expect("test's own database connection");
         Some(Self {
@@ -107,8 +130,18 @@ impl TestApp {
             backend,
             server: Some(server),
             postgres,
+            mail,
+            config,
             _data_dir: data_dir,
         })
+    }
+
+    /// Starts another server on this one's database (and configuration).
+    pub async fn replica(&self) -> Replica {
+        let server =
+            warden_server::startup::start(self.config.clone()).await.expect("replica starts");
+        let channel = connect(server.local_addr()).await;
+        Replica { channel, server: Some(server) }
     }
 
     /// Mints an API key holding exactly `scopes` and returns its raw value.
@@ -134,6 +167,19 @@ impl TestApp {
     pub fn postgres(&self) -> Option<&PostgresDatabase> {
         self.postgres.as_ref()
     }
+
+    /// The SQLite database file, when the server runs on SQLite.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        (self.backend == Backend::Sqlite).then(|| self._data_dir.path().join("warden.db"))
+    }
+}
+
+async fn connect(addr: SocketAddr) -> Channel {
+    Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect to test server")
 }
 
 /// The first admin's credentials, as the suite sets them up.
@@ -224,6 +270,17 @@ pub fn reason_of(status: &tonic::Status) -> String {
     status.get_error_details().error_info().map(|info| info.reason.clone()).unwrap_or_default()
 }
 
+/// A `request_id` reused with a different request: ALREADY_EXISTS, naming
+/// the field, as common.proto documents.
+pub fn assert_request_id_taken(status: &tonic::Status) {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::AlreadyExists, "{status:?}");
+    let details = status.get_error_details();
+    let info = details.error_info().expect("error info");
+    assert_eq!(info.reason, "ALREADY_EXISTS");
+    assert_eq!(info.metadata.get("field").map(String::as_str), Some("request_id"));
+}
+
 /// Runs a test body on SQLite and, when configured, on PostgreSQL:
 /// `db_test!(async fn name(app) { ... });` makes `name::sqlite` and `name::postgres`.
 #[macro_export]
@@ -247,6 +304,35 @@ macro_rules! db_test {
                     return;
                 };
                 $body
+            }
+        }
+    };
+}
+
+/// Like [`db_test!`] for bodies that start their own server (a manual clock,
+/// a tweaked config, several replicas): `backend_test!(async fn name(backend)
+/// { ... })` makes `name::sqlite` and `name::postgres`, passing the
+/// [`Backend`]. The body returns early when [`TestApp::spawn_with_clock`]
+/// answers `None` (PostgreSQL not configured).
+#[macro_export]
+macro_rules! backend_test {
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($backend: $crate::Backend) $body
+
+            $(#[$meta])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::Backend::Sqlite).await;
+            }
+
+            $(#[$meta])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run($crate::Backend::Postgres).await;
             }
         }
     };

@@ -37,6 +37,37 @@ impl Received {
     pub fn body(&self) -> &str {
         self.data.split_once("\r\n\r\n").map_or("", |(_, body)| body)
     }
+
+    /// The body as text, quoted-printable undone when the message used it.
+    pub fn text(&self) -> String {
+        match self.header("Content-Transfer-Encoding") {
+            Some(encoding) if encoding.eq_ignore_ascii_case("quoted-printable") => {
+                decode_quoted_printable(self.body())
+            }
+            _ => self.body().to_owned(),
+        }
+    }
+}
+
+/// Undoes quoted-printable (RFC 2045 6.7): soft line breaks and `=XX`.
+pub fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && let Some(byte) =
+                joined.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub struct SmtpSink {
