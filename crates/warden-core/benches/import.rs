@@ -51,7 +51,13 @@ async fn fresh_users(passwords: &Passwords) -> (Users, tempfile::TempDir) {
     let url = warden_core::db::sqlite_url_in(dir.path());
     let db = warden_core::db::connect(&url, &Default::default()).await.unwrap();
     warden_core::db::migrate(&db).await.unwrap();
-    let users = Users::new(db, Arc::new(SystemClock), passwords.clone(), UserSettings::default());
+    let users = Users::new(
+        db,
+        Arc::new(SystemClock),
+        passwords.clone(),
+        UserSettings::default(),
+        warden_core::pagination::PageKey::ephemeral(),
+    );
     (users, dir)
 }
 

@@ -3,7 +3,11 @@
 
 use uuid::Uuid;
 
-use crate::principal::{Principal, PrincipalKind};
+use crate::{
+    error::{DomainError, DomainResult},
+    principal::{Principal, PrincipalKind},
+    scope::ScopeSet,
+};
 
 /// The actor recorded in audit rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,5 +77,23 @@ impl Context {
 
     pub fn of(principal: Principal, call: CallInfo) -> Self {
         Self { actor: Actor::from(&principal), principal: Some(principal), call }
+    }
+}
+
+impl Context {
+    /// No escalation (DESIGN §3): a caller may only grant, or act on a holder
+    /// of, scopes it holds itself: minting a key, granting an admin role,
+    /// taking over an admin's credentials. The server itself (no principal,
+    /// system actor) may grant anything.
+    pub fn ensure_holds(&self, scopes: &ScopeSet) -> DomainResult<()> {
+        let held = match (&self.principal, self.actor) {
+            (Some(principal), _) => &principal.scopes,
+            (None, Actor::System) => return Ok(()),
+            (None, _) => return Err(DomainError::Unauthenticated),
+        };
+        match scopes.iter().find(|scope| !held.contains(*scope)) {
+            Some(missing) => Err(DomainError::ScopeMissing { scope: missing.as_str().to_owned() }),
+            None => Ok(()),
+        }
     }
 }

@@ -4,7 +4,8 @@ use std::{path::Path, time::Duration};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
-    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    sqlx::sqlite::{SqliteConnectOptions, SqliteError, SqliteJournalMode, SqliteSynchronous},
 };
 use warden_migration::{Migrator, MigratorTrait};
 
@@ -66,4 +67,92 @@ pub async fn analyze_users_tables(db: &impl ConnectionTrait) -> Result<(), DbErr
         return Ok(());
     }
     db.execute_unprepared("ANALYZE users, user_roles, user_identities").await.map(|_| ())
+}
+
+/// What a database error means for the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The database cannot be reached or is restarting: UNAVAILABLE, retry later.
+    Unreachable,
+    /// A concurrent transaction won (deadlock, serialization failure, busy
+    /// SQLite): ABORTED, retry now.
+    Contention,
+    /// Anything else is a bug or a broken invariant: INTERNAL.
+    Other,
+}
+
+/// Classifies `err` by what went wrong, never by its message text.
+pub fn fault_of(err: &DbErr) -> Fault {
+    use sea_orm::{RuntimeErr, sqlx::Error as Sqlx};
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return Fault::Unreachable,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return Fault::Other,
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::Protocol(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed => Fault::Unreachable,
+        Sqlx::Database(db) => match (db.try_downcast_ref::<SqliteError>(), db.code()) {
+            (Some(_), Some(code)) => sqlite_fault(&code),
+            (None, Some(code)) => postgres_fault(&code),
+            _ => Fault::Other,
+        },
+        _ => Fault::Other,
+    }
+}
+
+/// A PostgreSQL SQLSTATE.
+fn postgres_fault(code: &str) -> Fault {
+    match code {
+        // serialization_failure, deadlock_detected, lock_not_available
+        "40001" | "40P01" | "55P03" => Fault::Contention,
+        // connection_exception (08xxx); admin or crash shutdown, cannot connect
+        // now (restarting); too many connections; database dropped under us.
+        c if c.starts_with("08") => Fault::Unreachable,
+        "57P01" | "57P02" | "57P03" | "53300" | "3D000" => Fault::Unreachable,
+        _ => Fault::Other,
+    }
+}
+
+/// An SQLite extended result code; the primary code is its low byte.
+fn sqlite_fault(code: &str) -> Fault {
+    match code.parse::<u32>().map(|n| n & 0xff) {
+        // SQLITE_BUSY, SQLITE_LOCKED (once the busy timeout has run out)
+        Ok(5 | 6) => Fault::Contention,
+        // SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN
+        Ok(10 | 13 | 14) => Fault::Unreachable,
+        _ => Fault::Other,
+    }
+}
+
+/// Opens a transaction that will write. On SQLite it takes the write lock at
+/// `BEGIN IMMEDIATE`, so concurrent writers queue on the busy timeout instead
+/// of failing with "database is locked" when a read turns into a write.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_classified_by_kind() {
+        assert_eq!(postgres_fault("40P01"), Fault::Contention);
+        assert_eq!(postgres_fault("40001"), Fault::Contention);
+        assert_eq!(postgres_fault("57P01"), Fault::Unreachable);
+        assert_eq!(postgres_fault("08006"), Fault::Unreachable);
+        assert_eq!(postgres_fault("23505"), Fault::Other);
+        assert_eq!(sqlite_fault("5"), Fault::Contention);
+        assert_eq!(sqlite_fault("517"), Fault::Contention); // SQLITE_BUSY_SNAPSHOT
+        assert_eq!(sqlite_fault("2067"), Fault::Other); // SQLITE_CONSTRAINT_UNIQUE
+    }
 }

@@ -24,6 +24,8 @@ pub enum Conflict {
     Username,
     Phone,
     SocialAccount,
+    /// A `request_id` already used for a different request (or by another caller).
+    RequestId,
     /// A uniqueness rule without a dedicated reason (e.g. an API key name).
     Other,
 }
@@ -76,6 +78,10 @@ pub enum DomainError {
     RateLimited { retry_after: Duration },
     #[error("{method} is not implemented yet")]
     Unimplemented { method: String },
+    /// Lost a race with a concurrent change (a deadlock or serialization
+    /// failure on PostgreSQL, a busy database on SQLite): retry the call.
+    #[error("the call conflicted with a concurrent change; retry it")]
+    Aborted(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("a dependency is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Anything the caller cannot act on. The cause is logged, never returned.
@@ -94,7 +100,7 @@ impl DomainError {
             Self::AlreadyExists(Conflict::Username) => "USERNAME_EXISTS",
             Self::AlreadyExists(Conflict::Phone) => "PHONE_EXISTS",
             Self::AlreadyExists(Conflict::SocialAccount) => "SOCIAL_ACCOUNT_EXISTS",
-            Self::AlreadyExists(Conflict::Other) => "ALREADY_EXISTS",
+            Self::AlreadyExists(Conflict::RequestId | Conflict::Other) => "ALREADY_EXISTS",
             Self::SetupAlreadyDone => "SETUP_ALREADY_DONE",
             Self::LastAdmin => "LAST_ADMIN",
             Self::LastSignInMethod => "LAST_SIGN_IN_METHOD",
@@ -110,6 +116,7 @@ impl DomainError {
             Self::WrongPrincipal => "PERMISSION_DENIED",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Unimplemented { .. } => "UNIMPLEMENTED",
+            Self::Aborted(_) => "CONCURRENT_MODIFICATION",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -141,6 +148,7 @@ impl DomainError {
         "PERMISSION_DENIED",
         "RATE_LIMITED",
         "UNIMPLEMENTED",
+        "CONCURRENT_MODIFICATION",
         "UNAVAILABLE",
         "INTERNAL",
     ];
@@ -156,11 +164,10 @@ impl DomainError {
 
 impl From<sea_orm::DbErr> for DomainError {
     fn from(err: sea_orm::DbErr) -> Self {
-        match err {
-            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
-                Self::Unavailable(Box::new(err))
-            }
-            other => Self::internal(other),
+        match crate::db::fault_of(&err) {
+            crate::db::Fault::Unreachable => Self::Unavailable(Box::new(err)),
+            crate::db::Fault::Contention => Self::Aborted(Box::new(err)),
+            crate::db::Fault::Other => Self::internal(err),
         }
     }
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::{
     context::Context,
     entity::idempotency_keys,
-    error::{DomainError, DomainResult},
+    error::{Conflict, DomainError, DomainResult},
     secret::{constant_time_eq, digest},
 };
 
@@ -39,7 +39,8 @@ impl RequestKey {
 }
 
 /// The resource an earlier call with the same key created, if any. The same id
-/// with a different request, or from another actor, is refused.
+/// with a different request, or from another actor, is ALREADY_EXISTS: the id
+/// is taken, and nothing is created or replayed.
 pub async fn find<C: ConnectionTrait>(
     conn: &C,
     ctx: &Context,
@@ -57,10 +58,7 @@ pub async fn find<C: ConnectionTrait>(
     let same_actor = row.actor_type == ctx.actor.kind()
         && row.actor_id == ctx.actor.id().map(|id| id.to_string());
     if !same_actor || !constant_time_eq(&row.request_digest, &key.request_digest) {
-        return Err(DomainError::validation(
-            "request_id",
-            "was already used for a different request",
-        ));
+        return Err(DomainError::AlreadyExists(Conflict::RequestId));
     }
     Ok(Some(row.resource_id))
 }

@@ -29,11 +29,21 @@ pub struct PasswordSettings {
     pub parallelism: u32,
     /// Hashes computed at once; the rest wait their turn.
     pub max_concurrent_hashes: usize,
+    /// The zxcvbn score (0-4) a new password must reach. 3 means "more than
+    /// 10^8 guesses": common passwords, dictionary words with digits appended
+    /// and keyboard walks are refused.
+    pub min_strength: u8,
 }
 
 impl Default for PasswordSettings {
     fn default() -> Self {
-        Self { memory_kib: 19_456, iterations: 2, parallelism: 1, max_concurrent_hashes: 2 }
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent_hashes: 2,
+            min_strength: 3,
+        }
     }
 }
 
@@ -49,6 +59,7 @@ pub struct Passwords {
     argon2: Argon2<'static>,
     permits: Arc<Semaphore>,
     dummy_hash: Arc<String>,
+    min_strength: u8,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -68,7 +79,47 @@ impl Passwords {
             argon2,
             permits: Arc::new(Semaphore::new(settings.max_concurrent_hashes.max(1))),
             dummy_hash: Arc::new(dummy_hash),
+            min_strength: settings.min_strength.min(4),
         })
+    }
+
+    /// The policy every new password meets (admins, users, resets, plaintext
+    /// imports; never imported hashes): `min..=1024` characters, and not
+    /// guessable. `hints` are the account's own words (email, names), which
+    /// make a password weak when it is built from them.
+    pub fn check_policy(
+        &self,
+        field: &str,
+        password: &SecretString,
+        min_chars: usize,
+        hints: &[&str],
+    ) -> DomainResult<()> {
+        check_length(field, password, min_chars)?;
+        // zxcvbn matches whole words: give it the hints' parts too (the local
+        // part of an email, its dotted pieces), so "jane.doe" counts as known.
+        let mut words: Vec<&str> = Vec::new();
+        for hint in hints.iter().filter(|h| !h.is_empty()) {
+            words.push(hint);
+            if let Some((local, _)) = hint.split_once('@') {
+                words.push(local);
+            }
+            words.extend(hint.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 3));
+        }
+        let estimate = zxcvbn::zxcvbn(password.expose(), &words);
+        if u8::from(estimate.score()) >= self.min_strength {
+            return Ok(());
+        }
+        let why = estimate
+            .feedback()
+            .and_then(|feedback| feedback.warning())
+            .map(|warning| {
+                format!(": {}", warning.to_string().trim_end_matches('.').to_lowercase())
+            })
+            .unwrap_or_default();
+        Err(DomainError::WeakPassword(vec![FieldViolation::new(
+            field,
+            format!("is too easy to guess{why}; use a longer passphrase of uncommon words"),
+        )]))
     }
 
     /// A PHC string (`$argon2id$v=19$m=…`).
@@ -128,7 +179,7 @@ fn needs_rehash(argon2: &Argon2<'_>, stored: &PasswordHash) -> bool {
 }
 
 /// Length rules: at least `min` characters, at most 1024.
-pub fn check_length(field: &str, password: &SecretString, min: usize) -> DomainResult<()> {
+fn check_length(field: &str, password: &SecretString, min: usize) -> DomainResult<()> {
     let chars = password.expose().chars().count();
     if chars > MAX_PASSWORD_CHARS {
         return Err(DomainError::Validation(vec![FieldViolation::new(
@@ -184,6 +235,33 @@ mod tests {
             new.verify(&secret, Some(&hash)).await.unwrap(),
             Verified::Match { needs_rehash: true }
         );
+    }
+
+    #[test]
+    fn common_and_guessable_passwords_are_weak() {
+        let passwords = fast();
+        let weak = [
+            "password123",
+            "Password123!",
+            "passwordpassword",
+            "123456789012",
+            "qwertyuiopasdf",
+            "alice.smith@example.com",
+        ];
+        for password in weak {
+            let result = passwords.check_policy(
+                "password",
+                &SecretString::new(password.into()),
+                8,
+                &["alice.smith@example.com"],
+            );
+            assert!(matches!(result, Err(DomainError::WeakPassword(_))), "{password} passed");
+        }
+        for strong in ["correct horse battery staple", "vX9#qLm2$Rt7!wPz", "long enough password"] {
+            let result =
+                passwords.check_policy("password", &SecretString::new(strong.into()), 12, &[]);
+            assert!(result.is_ok(), "{strong} refused: {result:?}");
+        }
     }
 
     #[test]

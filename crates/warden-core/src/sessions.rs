@@ -1,11 +1,13 @@
 //! Sessions and their refresh-token families, for any principal kind. A
 //! session is one sign-in; its refresh tokens rotate on every use, and a
 //! rotated token presented again revokes the session (the whole family).
+//! A session dies at its absolute expiry, or once unused (not refreshed) for
+//! the idle timeout.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr,
+    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -78,39 +80,59 @@ pub enum Rotation {
     Reused(sessions::Model),
 }
 
-/// Consumes a presented refresh token atomically: of two concurrent uses of
-/// the same token exactly one rotates, the other is treated as reuse.
+/// Consumes a presented refresh token atomically: of any number of concurrent
+/// uses of the same token exactly one rotates; the others wait on the session
+/// row's lock (PostgreSQL `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` write lock),
+/// then see the token spent and are treated as reuse. Locking the session
+/// first, before any refresh-token row, is what keeps PostgreSQL free of
+/// deadlocks between the winner's insert and a loser's revocation.
 pub async fn rotate<C: ConnectionTrait>(
     conn: &C,
     presented: &str,
     now: DateTime<Utc>,
+    idle: Duration,
 ) -> DomainResult<Rotation> {
-    let token = refresh_tokens::Entity::find()
-        .filter(refresh_tokens::Column::TokenDigest.eq(refresh::lookup_digest(presented)))
+    let digest = refresh::lookup_digest(presented);
+    let session_id = refresh_tokens::Entity::find()
+        .select_only()
+        .column(refresh_tokens::Column::SessionId)
+        .filter(refresh_tokens::Column::TokenDigest.eq(digest.clone()))
+        .into_tuple::<Uuid>()
         .one(conn)
         .await?
         .ok_or(DomainError::InvalidCredentials)?;
-    let session = sessions::Entity::find_by_id(token.session_id)
+    let session = sessions::Entity::find_by_id(session_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(DomainError::InvalidCredentials)?;
+    // Read after the lock, so a concurrent winner's commit is visible.
+    let token = refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenDigest.eq(digest))
         .one(conn)
         .await?
         .ok_or(DomainError::InvalidCredentials)?;
     if session.revoked_at.is_some() || token.revoked_at.is_some() {
         return Err(DomainError::TokenRevoked);
     }
-    if token.expires_at <= now || session.expires_at <= now {
+    if token.expires_at <= now || session.expires_at <= now || session.last_seen_at + idle <= now {
         return Err(DomainError::TokenExpired);
     }
-    let claimed = refresh_tokens::Entity::update_many()
+    if token.used_at.is_some() {
+        revoke(conn, session.id, "refresh_token_reuse", now).await?;
+        return Ok(Rotation::Reused(session));
+    }
+    refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
         .filter(refresh_tokens::Column::Id.eq(token.id))
-        .filter(refresh_tokens::Column::UsedAt.is_null())
         .exec(conn)
         .await?;
-    if claimed.rows_affected == 1 {
-        return Ok(Rotation::Rotated(session));
-    }
-    revoke(conn, session.id, "refresh_token_reuse", now).await?;
-    Ok(Rotation::Reused(session))
+    sessions::Entity::update_many()
+        .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
+        .filter(sessions::Column::Id.eq(session.id))
+        .exec(conn)
+        .await?;
+    Ok(Rotation::Rotated(session))
 }
 
 /// Starts a refresh: opens the transaction and rotates `presented`, which
@@ -124,12 +146,13 @@ pub async fn begin_refresh(
     presented: &str,
     principal_type: &str,
     now: DateTime<Utc>,
+    idle: Duration,
 ) -> DomainResult<(DatabaseTransaction, sessions::Model)> {
     if presented.is_empty() {
         return Err(DomainError::validation("refresh_token", "is required"));
     }
-    let txn = db.begin().await?;
-    match rotate(&txn, presented, now).await? {
+    let txn = crate::db::begin_write(db).await?;
+    match rotate(&txn, presented, now, idle).await? {
         Rotation::Rotated(session) if session.principal_type == principal_type => {
             Ok((txn, session))
         }

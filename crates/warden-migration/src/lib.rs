@@ -12,6 +12,7 @@ mod m20261122_000002_auth_support;
 mod m20261122_000003_users_support;
 mod m20261122_000004_users_listing_indexes;
 mod m20261122_000005_users_email_prefix_index;
+mod m20261202_000006_hardening;
 
 /// Applies Warden's migrations in order (`Migrator::up(&db, None)`).
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_users_support::Migration),
             Box::new(m20261122_000004_users_listing_indexes::Migration),
             Box::new(m20261122_000005_users_email_prefix_index::Migration),
+            Box::new(m20261202_000006_hardening::Migration),
         ]
     }
 }
@@ -35,7 +37,7 @@ mod tests {
     use super::*;
     use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
-    const TABLES: [&str; 14] = [
+    const TABLES: [&str; 16] = [
         "admins",
         "users",
         "user_roles",
@@ -50,6 +52,8 @@ mod tests {
         "idempotency_keys",
         "outbox_messages",
         "mfa_devices",
+        "sign_in_throttle",
+        "server_secrets",
     ];
 
     const INDEXES: &[(&str, &str)] = &[
@@ -79,6 +83,7 @@ mod tests {
         ("audit_events", "idx_audit_events_action"),
         ("verification_tokens", "uq_verification_tokens_token_digest"),
         ("verification_tokens", "idx_verification_tokens_principal_type_principal_id"),
+        ("sign_in_throttle", "idx_sign_in_throttle_last_failed_at"),
     ];
 
     fn unique_suffix() -> String {

@@ -126,6 +126,15 @@ where
                     }
                     inner.call(request).await
                 }
+                // The credential could not be checked (database down, a lost
+                // race): not a denial, and never an authentication failure.
+                Err(Denial {
+                    error:
+                        error @ (DomainError::Unavailable(_)
+                        | DomainError::Aborted(_)
+                        | DomainError::Internal(_)),
+                    ..
+                }) => Ok(to_status(error).into_http()),
                 Err(Denial { error, caller }) => {
                     tracing::info!(path, reason = error.reason(), "call denied");
                     if policy.requirement(path).is_some() {

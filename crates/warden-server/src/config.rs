@@ -11,11 +11,8 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 use warden_core::{
-    admin_auth::{LockoutSettings, PasswordResetSettings},
-    notify::NotifierSettings,
-    password::PasswordSettings,
-    tokens::TokenSettings,
-    users::UserSettings,
+    admin_auth::PasswordResetSettings, lockout::LockoutSettings, notify::NotifierSettings,
+    password::PasswordSettings, tokens::TokenSettings, users::UserSettings,
 };
 
 const ENV_PREFIX: &str = "WARDEN_";

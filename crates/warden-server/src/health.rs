@@ -52,18 +52,20 @@ impl Health {
         self.set(false).await;
     }
 
-    /// Pings the database every `interval` and reports what it finds.
+    /// Pings the database and reports what it finds, so that an outage shows
+    /// as NOT_SERVING within one `interval`: a ping every half interval, each
+    /// given half an interval to answer. `db` should be a connection of the
+    /// probe's own, so a pool busy with load never looks like an outage.
     pub async fn watch_database(self, db: DatabaseConnection, interval: Duration) {
+        let half = interval / 2;
         let mut last = true;
         loop {
-            tokio::time::sleep(interval).await;
+            tokio::time::sleep(half).await;
             if self.shutting_down.load(Ordering::SeqCst) {
                 return;
             }
-            let reachable = matches!(
-                tokio::time::timeout(interval, warden_core::db::ping(&db)).await,
-                Ok(Ok(()))
-            );
+            let reachable =
+                matches!(tokio::time::timeout(half, warden_core::db::ping(&db)).await, Ok(Ok(())));
             if reachable != last {
                 if reachable {
                     tracing::info!("database reachable again; serving");

@@ -17,6 +17,7 @@ use warden_core::{
     admin_auth::AdminAuth,
     clock::{Clock, SystemClock},
     notify,
+    pagination::PageKey,
     password::Passwords,
     tokens::{access::AccessTokens, keys::KeyRing},
     users::Users,
@@ -35,6 +36,7 @@ use crate::{
 
 /// Another replica may rotate keys; pick them up within this long.
 pub const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(60);
+const SIGN_IN_COUNTER_PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Opens the configured database and applies pending migrations.
 pub async fn open_database(config: &Config, migrate: bool) -> anyhow::Result<DatabaseConnection> {
@@ -116,13 +118,17 @@ pub async fn start_with_clock(
     // One hasher, so its concurrency bound holds across admins and users.
     let passwords = Passwords::new(&config.auth.password)?;
     let admin_auth = admin_auth(&config, &db, &clock, passwords.clone()).await?;
-    let users = Users::new(db.clone(), clock.clone(), passwords, config.users.clone());
+    let page_key =
+        PageKey::load(&db, clock.now()).await.context("cannot load the page-token key")?;
+    let users =
+        Users::new(db.clone(), clock.clone(), passwords, config.users.clone(), page_key.clone());
     let state = AppState {
         db: db.clone(),
         clock: clock.clone(),
         admin_auth: admin_auth.clone(),
         users,
         sign_in_limiter: PeerLimiter::new(&config.auth.rate_limit),
+        page_key,
     };
     let (stop_background, background_stopped) = watch::channel(false);
     spawn_background(&config, &state, background_stopped)?;
@@ -170,7 +176,11 @@ pub async fn start_with_clock(
     ));
     health.set(true).await;
     let interval = Duration::from_secs(config.database.health_check_interval_seconds.max(1));
-    tokio::spawn(health.clone().watch_database(db, interval));
+    let probe = warden_core::db::PoolSettings { max_connections: 1, acquire_timeout: interval };
+    let probe = warden_core::db::connect(&config.effective_database_url(), &probe)
+        .await
+        .context("cannot open the health probe's database connection")?;
+    tokio::spawn(health.clone().watch_database(probe, interval));
     tracing::info!(listen = %local_addr, "warden is serving");
 
     Ok(RunningServer {
@@ -204,7 +214,29 @@ pub async fn admin_auth(
     ))
 }
 
-/// The notifier's delivery worker and the periodic signing-key reload.
+/// Unknown sign-in identifiers' lockout counters expire; deleting them keeps
+/// the table bounded.
+async fn purge_sign_in_counters(
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    settings: warden_core::lockout::LockoutSettings,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SIGN_IN_COUNTER_PURGE_INTERVAL) => {}
+            _ = stop.changed() => return,
+        }
+        match warden_core::lockout::purge_expired(&db, &settings, clock.now()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "expired sign-in counters purged"),
+            Err(err) => tracing::warn!(error = %err, "could not purge expired sign-in counters"),
+        }
+    }
+}
+
+/// The notifier's delivery worker, the periodic signing-key reload and the
+/// purge of expired sign-in counters.
 fn spawn_background(
     config: &Config,
     state: &AppState,
@@ -223,6 +255,12 @@ fn spawn_background(
         transport,
         state.clock.clone(),
         config.notifier.clone(),
+        stop.clone(),
+    ));
+    tokio::spawn(purge_sign_in_counters(
+        state.db.clone(),
+        state.clock.clone(),
+        config.auth.lockout.clone(),
         stop.clone(),
     ));
     let (db, clock, keys) =

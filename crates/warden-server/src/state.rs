@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use warden_core::{admin_auth::AdminAuth, clock::Clock, users::Users};
+use warden_core::{admin_auth::AdminAuth, clock::Clock, pagination::PageKey, users::Users};
 
 use crate::ratelimit::PeerLimiter;
 
@@ -14,4 +14,6 @@ pub struct AppState {
     pub admin_auth: AdminAuth,
     pub users: Users,
     pub sign_in_limiter: PeerLimiter,
+    /// Signs page tokens; the same key on every replica.
+    pub page_key: PageKey,
 }

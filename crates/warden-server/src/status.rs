@@ -36,6 +36,7 @@ pub fn to_status(err: DomainError) -> Status {
                 Conflict::Username => "username",
                 Conflict::Phone => "phone",
                 Conflict::SocialAccount => "provider_user_id",
+                Conflict::RequestId => "request_id",
                 Conflict::Other => "",
             };
             if !field.is_empty() {
@@ -71,6 +72,11 @@ pub fn to_status(err: DomainError) -> Status {
         DomainError::Unimplemented { method } => {
             metadata.insert("method".to_owned(), method.clone());
             (Code::Unimplemented, err.to_string())
+        }
+        DomainError::Aborted(cause) => {
+            tracing::info!(error = %error_chain(cause.as_ref()), "call aborted by a concurrent change");
+            details.set_retry_info(Some(std::time::Duration::from_millis(100)));
+            (Code::Aborted, err.to_string())
         }
         DomainError::Unavailable(cause) => {
             tracing::warn!(error = %error_chain(cause.as_ref()), "dependency unavailable");
@@ -175,6 +181,7 @@ mod tests {
             DomainError::AlreadyExists(Conflict::Username),
             DomainError::AlreadyExists(Conflict::Phone),
             DomainError::AlreadyExists(Conflict::SocialAccount),
+            DomainError::AlreadyExists(Conflict::RequestId),
             DomainError::AlreadyExists(Conflict::Other),
             DomainError::SetupAlreadyDone,
             DomainError::LastAdmin,
@@ -192,11 +199,12 @@ mod tests {
             DomainError::WrongPrincipal,
             DomainError::RateLimited { retry_after: Duration::from_secs(1) },
             DomainError::Unimplemented { method: "m".into() },
+            DomainError::Aborted(Box::new(std::io::Error::other("deadlock"))),
             DomainError::Unavailable(Box::new(std::io::Error::other("down"))),
             DomainError::internal(std::io::Error::other("boom")),
         ];
-        // TOKEN_REVOKED and VALIDATION_FAILED are each shared by two variants.
-        assert_eq!(samples.len(), DomainError::ALL_REASONS.len() + 2);
+        // TOKEN_REVOKED, VALIDATION_FAILED and ALREADY_EXISTS are each shared by two variants.
+        assert_eq!(samples.len(), DomainError::ALL_REASONS.len() + 3);
         for err in samples {
             let reason = err.reason();
             let status = to_status(err);

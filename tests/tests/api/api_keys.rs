@@ -246,6 +246,6 @@ db_test! {
         // The same id with another request is refused, not silently merged.
         request.name = "something else".into();
         let status = client.create_api_key(authorized(request, &admin)).await.unwrap_err();
-        assert_invalid(&status, "request_id");
+        warden_tests::assert_request_id_taken(&status);
     }
 }

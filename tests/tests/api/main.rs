@@ -10,6 +10,7 @@ mod admin_tokens;
 mod api_keys;
 mod audit_trail;
 mod authz_matrix;
+mod hardening;
 mod health;
 mod reflection;
 mod users_import;

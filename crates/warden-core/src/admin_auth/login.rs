@@ -1,9 +1,9 @@
-//! Admin sign-in. Unknown email and wrong password look and cost the same.
-//! Lockout (shared with end users, see `crate::lockout`) is decided before
-//! the password is checked.
+//! Admin sign-in. Unknown email and wrong password look and cost the same,
+//! and lock the same way: lockout (shared with end users, see
+//! `crate::lockout`) is decided before the password is checked.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
 use super::{AdminAuth, SignedIn, find_by_email};
 use crate::{
@@ -12,7 +12,7 @@ use crate::{
     email,
     entity::admins,
     error::{DomainError, DomainResult},
-    lockout::{Columns, Lockout},
+    lockout::{AccountKind, Counter, Lockout},
     password::{MAX_PASSWORD_CHARS, Verified},
     secret::SecretString,
     sessions,
@@ -39,61 +39,32 @@ impl AdminAuth {
         violations.finish()?;
 
         // A malformed email cannot belong to an admin: same answer as unknown.
-        let admin = match email::parse("email", email) {
-            Ok(email) => find_by_email(&self.db, &email.normalized).await?,
-            Err(_) => None,
+        let (admin, identifier) = match email::parse("email", email) {
+            Ok(email) => (find_by_email(&self.db, &email.normalized).await?, email.normalized),
+            Err(_) => (None, email.trim().to_lowercase()),
         };
-        let Some(admin) = admin else {
-            self.passwords.verify(password, None).await?;
-            return self
-                .fail(ctx, None, "INVALID_CREDENTIALS", DomainError::InvalidCredentials)
-                .await;
-        };
-
+        // An unknown email has a counter of its own: it locks like an account.
+        let counter = Counter::of(AccountKind::Admin, admin.as_ref().map(|a| a.id), &identifier);
+        let lockout = Lockout::new(&self.lockout);
         let now = self.now();
-        if let Err(err) = self.claim_attempt(&admin, now).await {
-            return self.fail(ctx, Some(&admin), err.reason(), err).await;
+        if let Err(err) = lockout.claim(&self.db, counter, now).await {
+            return self.fail(ctx, admin.as_ref(), err.reason(), err).await;
         }
-        match self.passwords.verify(password, Some(&admin.password_hash)).await? {
-            Verified::NoMatch => {
-                let err = self.record_failure(&admin, now).await?;
-                self.fail(ctx, Some(&admin), err.reason(), err).await
+        let stored = admin.as_ref().map(|a| a.password_hash.as_str());
+        let (admin, needs_rehash) = match (self.passwords.verify(password, stored).await?, admin) {
+            (Verified::Match { needs_rehash }, Some(admin)) => (admin, needs_rehash),
+            (_, admin) => {
+                let err = lockout.record_failure(&self.db, counter, now).await?;
+                return self.fail(ctx, admin.as_ref(), err.reason(), err).await;
             }
-            Verified::Match { needs_rehash } => {
-                if !admin.is_active {
-                    return self
-                        .fail(ctx, Some(&admin), "ACCOUNT_DISABLED", DomainError::AccountDisabled)
-                        .await;
-                }
-                let rehash =
-                    if needs_rehash { Some(self.passwords.hash(password).await?) } else { None };
-                self.succeed(ctx, admin, rehash, now).await
-            }
+        };
+        if !admin.is_active {
+            return self
+                .fail(ctx, Some(&admin), "ACCOUNT_DISABLED", DomainError::AccountDisabled)
+                .await;
         }
-    }
-
-    /// The shared lockout policy over the admins table.
-    fn lockout_policy(&self) -> Lockout<'_, admins::Entity> {
-        Lockout::new(
-            &self.lockout,
-            Columns {
-                id: admins::Column::Id,
-                failed_count: admins::Column::FailedLoginCount,
-                locked_until: admins::Column::LockedUntil,
-            },
-        )
-    }
-
-    async fn claim_attempt(&self, admin: &admins::Model, now: DateTime<Utc>) -> DomainResult<()> {
-        self.lockout_policy().claim(&self.db, admin.id, now).await
-    }
-
-    async fn record_failure(
-        &self,
-        admin: &admins::Model,
-        now: DateTime<Utc>,
-    ) -> DomainResult<DomainError> {
-        self.lockout_policy().record_failure(&self.db, admin.id, now).await
+        let rehash = if needs_rehash { Some(self.passwords.hash(password).await?) } else { None };
+        self.succeed(ctx, admin, rehash, now).await
     }
 
     async fn succeed(
@@ -103,10 +74,11 @@ impl AdminAuth {
         rehash: Option<String>,
         now: DateTime<Utc>,
     ) -> DomainResult<SignedIn> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let mut update = admins::Entity::update_many()
             .col_expr(admins::Column::FailedLoginCount, Expr::value(0))
             .col_expr(admins::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(admins::Column::LastFailedAt, Expr::value(Option::<DateTime<Utc>>::None))
             .col_expr(admins::Column::LastLoginAt, Expr::value(now));
         if let Some(hash) = rehash {
             update = update.col_expr(admins::Column::PasswordHash, Expr::value(hash));

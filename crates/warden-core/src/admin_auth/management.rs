@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, Func, Order},
 };
 use uuid::Uuid;
@@ -22,7 +22,7 @@ use crate::{
     error::{DomainError, DomainResult, Violations},
     idempotency::{self, RequestKey},
     pagination::{self, Cursor, PageRequest},
-    password::{ADMIN_MIN_PASSWORD_CHARS, check_length},
+    password::ADMIN_MIN_PASSWORD_CHARS,
     scope::AdminRole,
     secret::SecretString,
     sessions,
@@ -137,7 +137,12 @@ impl AdminAuth {
             "" => Some(AdminRole::DashboardViewer),
             given => violations.check(parse_role("role", given)),
         };
-        violations.absorb(check_length("password", &new.password, ADMIN_MIN_PASSWORD_CHARS))?;
+        violations.absorb(self.passwords.check_policy(
+            "password",
+            &new.password,
+            ADMIN_MIN_PASSWORD_CHARS,
+            &[&new.email, &new.name],
+        ))?;
         if !new.password_confirm.expose().is_empty() && new.password_confirm != new.password {
             violations.push("password_confirm", "must equal password");
         }
@@ -154,6 +159,8 @@ impl AdminAuth {
         let (Some(email), Some(name), Some(role)) = (email, name, role) else {
             return Err(DomainError::validation("email", "is required"));
         };
+        // Granting a role is granting its scopes: only to a caller holding them.
+        ctx.ensure_holds(&role.scopes())?;
         if let Some(key) = &key
             && let Some(existing) = idempotency::find(&self.db, ctx, key).await?
         {
@@ -161,7 +168,7 @@ impl AdminAuth {
         }
         let hash = self.passwords.hash(&new.password).await?;
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let admin = admins::ActiveModel {
             id: Set(Uuid::now_v7()),
             email: Set(email.given),
@@ -172,6 +179,7 @@ impl AdminAuth {
             is_active: Set(true),
             failed_login_count: Set(0),
             locked_until: Set(None),
+            last_failed_at: Set(None),
             tokens_valid_after: Set(now),
             last_login_at: Set(None),
             created_at: Set(now),
@@ -233,7 +241,12 @@ impl AdminAuth {
         let role =
             update.role.as_deref().and_then(|r| violations.check(parse_role("admin.role", r)));
         if let Some((password, confirm)) = &update.password {
-            violations.absorb(check_length("password", password, ADMIN_MIN_PASSWORD_CHARS))?;
+            violations.absorb(self.passwords.check_policy(
+                "password",
+                password,
+                ADMIN_MIN_PASSWORD_CHARS,
+                &[],
+            ))?;
             if !confirm.expose().is_empty() && confirm != password {
                 violations.push("password_confirm", "must equal password");
             }
@@ -244,9 +257,13 @@ impl AdminAuth {
             None => None,
         };
         let now = self.now();
-        let txn = self.db.begin().await?;
+        if let Some(role) = role {
+            ctx.ensure_holds(&role.scopes())?;
+        }
+        let txn = crate::db::begin_write(&self.db).await?;
         lock_admins(&txn).await?;
         let admin = super::find_by_id(&txn, id).await?;
+        ensure_may_manage(ctx, &admin)?;
         let mut changed: Vec<&str> = Vec::new();
         let mut model: admins::ActiveModel = admin.clone().into();
         if let Some(email) = email {
@@ -297,9 +314,10 @@ impl AdminAuth {
         validate_only: bool,
     ) -> DomainResult<u64> {
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         lock_admins(&txn).await?;
-        super::find_by_id(&txn, id).await?;
+        let admin = super::find_by_id(&txn, id).await?;
+        ensure_may_manage(ctx, &admin)?;
         admins::Entity::delete_by_id(id).exec(&txn).await?;
         ensure_an_admin_remains(&txn).await?;
         let revoked = if validate_only {
@@ -317,6 +335,14 @@ impl AdminAuth {
         txn.commit().await?;
         Ok(revoked)
     }
+}
+
+/// Changing an admin's email or password, disabling or deleting them, is as
+/// good as holding their role: a caller must hold every scope it grants, or a
+/// narrow `admins:write` key could take over a dashboard_admin.
+fn ensure_may_manage(ctx: &Context, admin: &admins::Model) -> DomainResult<()> {
+    let held_by_target = admin.role.parse::<AdminRole>().map(AdminRole::scopes).unwrap_or_default();
+    ctx.ensure_holds(&held_by_target)
 }
 
 /// Inside a locked transaction, after the change: at least one active

@@ -21,28 +21,13 @@ use crate::{
     clock::Clock,
     entity::admins,
     error::{DomainError, DomainResult},
+    lockout::LockoutSettings,
     password::Passwords,
     principal::{Principal, PrincipalKind},
     scope::AdminRole,
     secret::SecretString,
     tokens::access::AccessTokens,
 };
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LockoutSettings {
-    /// Wrong passwords in a row before the account locks.
-    pub max_failures: u32,
-    /// First lock length; each further failure doubles it.
-    pub base_seconds: u64,
-    pub max_seconds: u64,
-}
-
-impl Default for LockoutSettings {
-    fn default() -> Self {
-        Self { max_failures: 5, base_seconds: 30, max_seconds: 3600 }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

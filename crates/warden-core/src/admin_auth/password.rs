@@ -2,9 +2,7 @@
 //! by a single-use, expiring token mailed through the outbox.
 
 use chrono::Duration;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use uuid::Uuid;
 
 use super::{AdminAuth, find_by_email, session::caller};
@@ -15,7 +13,7 @@ use crate::{
     entity::{admins, verification_tokens},
     error::{DomainError, DomainResult, Violations},
     notify,
-    password::{ADMIN_MIN_PASSWORD_CHARS, Verified, check_length},
+    password::{ADMIN_MIN_PASSWORD_CHARS, Verified},
     secret::{SecretString, digest},
     sessions,
     tokens::refresh,
@@ -37,7 +35,12 @@ impl AdminAuth {
         if current.expose().is_empty() {
             violations.push("current_password", "is required");
         }
-        violations.absorb(check_length("new_password", new, ADMIN_MIN_PASSWORD_CHARS))?;
+        violations.absorb(self.passwords.check_policy(
+            "new_password",
+            new,
+            ADMIN_MIN_PASSWORD_CHARS,
+            &[],
+        ))?;
         violations.finish()?;
         let admin = super::find_by_id(&self.db, admin_id).await?;
         if self.passwords.verify(current, Some(&admin.password_hash)).await? == Verified::NoMatch {
@@ -49,7 +52,7 @@ impl AdminAuth {
         }
         let hash = self.passwords.hash(new).await?;
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let mut model: admins::ActiveModel = admin.into();
         model.password_hash = Set(hash);
         model.updated_at = Set(now);
@@ -76,36 +79,30 @@ impl AdminAuth {
     pub async fn request_password_reset(&self, ctx: &Context, email: &str) -> DomainResult<()> {
         let email = email::parse("email", email).map_err(|v| DomainError::Validation(vec![v]))?;
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let admin = find_by_email(&txn, &email.normalized).await?.filter(|a| a.is_active);
         let mut event = Event::new("admin.password_reset_request");
         if let Some(admin) = admin {
-            let (token, stored) = refresh::generate();
+            // The token is minted when the mail is sent: the outbox never holds it.
+            let ttl_seconds = i64::try_from(self.reset.token_ttl_seconds).unwrap_or(i64::MAX / 2);
+            let token_id = Uuid::now_v7();
             verification_tokens::ActiveModel {
-                id: Set(Uuid::now_v7()),
+                id: Set(token_id),
                 purpose: Set(RESET_PURPOSE.to_owned()),
                 principal_type: Set(sessions::ADMIN.to_owned()),
                 principal_id: Set(admin.id),
-                token_digest: Set(stored),
+                token_digest: Set(refresh::placeholder_digest()),
                 created_at: Set(now),
-                expires_at: Set(now + Duration::seconds(self.reset.token_ttl_seconds as i64)),
+                expires_at: Set(now + Duration::seconds(ttl_seconds)),
                 consumed_at: Set(None),
             }
             .insert(&txn)
             .await?;
-            let link = self.reset.link_template.replace("{token}", token.expose());
-            let body = format!(
-                "A password reset was requested for your Warden admin account.\n\n\
-                 Open this link within {} minutes to choose a new password:\n{link}\n\n\
-                 If you did not ask for this, ignore this message.",
-                self.reset.token_ttl_seconds / 60
-            );
-            let message = notify::Email {
-                to: admin.email.clone(),
-                subject: "Reset your Warden password".to_owned(),
-                body_text: body,
+            let template = notify::Template::AdminPasswordReset {
+                link_template: self.reset.link_template.clone(),
+                ttl_seconds,
             };
-            notify::enqueue(&txn, message, now).await?;
+            notify::enqueue_with_token(&txn, &admin.email, template, token_id, now).await?;
             event = event.target("admin", admin.id);
         }
         audit::record(&txn, ctx, event, now).await?;
@@ -126,14 +123,19 @@ impl AdminAuth {
         if token.expose().is_empty() {
             violations.push("token", "is required");
         }
-        violations.absorb(check_length("password", password, ADMIN_MIN_PASSWORD_CHARS))?;
+        violations.absorb(self.passwords.check_policy(
+            "password",
+            password,
+            ADMIN_MIN_PASSWORD_CHARS,
+            &[],
+        ))?;
         if password != confirm {
             violations.push("password_confirm", "must equal password");
         }
         violations.finish()?;
         let hash = self.passwords.hash(password).await?;
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let stored = verification_tokens::Entity::find()
             .filter(verification_tokens::Column::TokenDigest.eq(digest(token.expose().as_bytes())))
             .filter(verification_tokens::Column::Purpose.eq(RESET_PURPOSE))

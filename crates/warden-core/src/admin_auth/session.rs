@@ -1,8 +1,6 @@
 //! Admin tokens after sign-in: refresh (rotating, with reuse detection),
 //! logout, and turning an access token back into a principal.
 
-use sea_orm::TransactionTrait;
-
 use super::{AdminAuth, SignedIn, principal_for};
 use crate::{
     audit::{self, Event},
@@ -17,11 +15,16 @@ use crate::{
 impl AdminAuth {
     pub async fn refresh(&self, ctx: &Context, presented: &str) -> DomainResult<SignedIn> {
         let now = self.now();
-        let (txn, session) =
-            sessions::begin_refresh(&self.db, ctx, presented, sessions::ADMIN, now).await?;
-        let admin = super::find_by_id(&txn, session.principal_id)
-            .await
-            .map_err(|_| DomainError::InvalidCredentials)?;
+        let (txn, session) = sessions::begin_refresh(
+            &self.db,
+            ctx,
+            presented,
+            sessions::ADMIN,
+            now,
+            self.tokens.settings().refresh_idle(),
+        )
+        .await?;
+        let admin = super::find_by_id(&txn, session.principal_id).await.map_err(gone)?;
         check_admin_may_hold_tokens(&admin, session.created_at)?;
         let refresh_token = sessions::mint_refresh(&txn, &session, now).await?;
         let ctx = Context { actor: Actor::Admin(admin.id), ..ctx.clone() };
@@ -47,7 +50,7 @@ impl AdminAuth {
     pub async fn logout(&self, ctx: &Context) -> DomainResult<()> {
         let (admin_id, session_id) = caller(ctx)?;
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         sessions::revoke(&txn, session_id, "logout", now).await?;
         audit::record(
             &txn,
@@ -84,9 +87,7 @@ impl AdminAuth {
         }
         let session =
             sessions::live(&self.db, claims.sid, sessions::ADMIN, claims.sub, now).await?;
-        let admin = super::find_by_id(&self.db, claims.sub)
-            .await
-            .map_err(|_| DomainError::InvalidCredentials)?;
+        let admin = super::find_by_id(&self.db, claims.sub).await.map_err(gone)?;
         check_admin_may_hold_tokens(
             &admin,
             chrono::DateTime::from_timestamp(claims.iat, 0).unwrap_or(session.created_at),
@@ -110,6 +111,15 @@ impl AdminAuth {
         }
         self.tokens.keys().reload(&self.db, now).await?;
         Ok(true)
+    }
+}
+
+/// A token whose admin was deleted is a bad credential; any other failure
+/// (the database being down) stays what it is, never an authentication error.
+fn gone(err: DomainError) -> DomainError {
+    match err {
+        DomainError::NotFound { .. } => DomainError::InvalidCredentials,
+        other => other,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set, TransactionTrait,
+    ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use crate::{
     email,
     entity::{admins, instance},
     error::{DomainError, DomainResult, FieldViolation, Violations},
-    password::{ADMIN_MIN_PASSWORD_CHARS, check_length},
+    password::{ADMIN_MIN_PASSWORD_CHARS, Passwords},
     scope::AdminRole,
     secret::SecretString,
     sessions,
@@ -50,14 +50,21 @@ pub(super) async fn lock_admins<C: ConnectionTrait>(conn: &C) -> DomainResult<in
 
 /// Every problem with a first admin's details, reported together.
 fn validate_first_admin(
+    passwords: &Passwords,
     email: &str,
     password: &SecretString,
     name: &str,
 ) -> DomainResult<(email::Email, String)> {
     let mut violations = Violations::new();
+    let hints = [email, name];
     let email = violations.check(email::parse("email", email));
     let name = violations.check(validate_name(name));
-    violations.absorb(check_length("password", password, ADMIN_MIN_PASSWORD_CHARS))?;
+    violations.absorb(passwords.check_policy(
+        "password",
+        password,
+        ADMIN_MIN_PASSWORD_CHARS,
+        &hints,
+    ))?;
     violations.finish()?;
     email.zip(name).ok_or_else(|| DomainError::validation("email", "is required"))
 }
@@ -85,7 +92,7 @@ impl AdminAuth {
         password: &SecretString,
         name: &str,
     ) -> DomainResult<SignedIn> {
-        let (email, name) = validate_first_admin(email, password, name)?;
+        let (email, name) = validate_first_admin(&self.passwords, email, password, name)?;
         // Cheap refusal before the expensive hash; the locked check below decides.
         if self.setup_status().await?.has_admin {
             return Err(DomainError::SetupAlreadyDone);
@@ -93,7 +100,7 @@ impl AdminAuth {
         let hash = self.passwords.hash(password).await?;
         let now = self.now();
 
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let admin = create_first_admin(&txn, &email, &name, hash, now).await?;
         let session =
             sessions::open(&txn, sessions::ADMIN, admin.id, &ctx.call, now, self.refresh_ttl())
@@ -126,13 +133,13 @@ impl AdminAuth {
         password: &SecretString,
         name: &str,
     ) -> DomainResult<Bootstrap> {
-        let (email, name) = validate_first_admin(email, password, name)?;
+        let (email, name) = validate_first_admin(&self.passwords, email, password, name)?;
         if self.setup_status().await?.has_admin {
             return Ok(Bootstrap::AlreadySetUp);
         }
         let hash = self.passwords.hash(password).await?;
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let admin = match create_first_admin(&txn, &email, &name, hash, now).await {
             Ok(admin) => admin,
             Err(DomainError::SetupAlreadyDone) => return Ok(Bootstrap::AlreadySetUp),
@@ -172,6 +179,7 @@ async fn create_first_admin<C: ConnectionTrait>(
         is_active: Set(true),
         failed_login_count: Set(0),
         locked_until: Set(None),
+        last_failed_at: Set(None),
         tokens_valid_after: Set(now),
         last_login_at: Set(Some(now)),
         created_at: Set(now),

@@ -2,10 +2,10 @@
 //! by operators) and the [`create`] use case behind CreateApiKey.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
 use uuid::Uuid;
 
-use super::{ApiKey, RawApiKey, db_time, ensure_may_grant, find_model, scopes_json, validate};
+use super::{ApiKey, RawApiKey, db_time, find_model, scopes_json, validate};
 use crate::{
     audit::{self, Event},
     context::Context,
@@ -124,7 +124,7 @@ pub async fn create(
     }
     let scopes = ScopeSet::parse(input.scopes.iter().map(String::as_str))
         .map_err(|_| DomainError::validation("scopes", "names an unknown scope"))?;
-    ensure_may_grant(ctx, &scopes)?;
+    ctx.ensure_holds(&scopes)?;
 
     let request_key = RequestKey::parse(OPERATION, &input.request_id, &input.fingerprint(&scopes))?;
     if let Some(key) = &request_key
@@ -140,7 +140,7 @@ pub async fn create(
         expires_at: input.expires_at,
         created_by: ctx.actor.id().map(|id| (ctx.actor.kind(), id)),
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let (model, raw) = insert(&txn, new, now).await?;
     if let Some(key) = &request_key {
         match idempotency::remember(&txn, ctx, key, model.id, now).await {

@@ -13,7 +13,7 @@ use super::ApiKey;
 use crate::{
     entity::api_keys,
     error::{DomainError, DomainResult, FieldViolation},
-    pagination::{Cursor, PageRequest, after, finish},
+    pagination::{Cursor, PageKey, PageRequest, after, finish},
     scope::Scope,
     text_filter::escape,
 };
@@ -108,14 +108,15 @@ type Parsed = (PageRequest, Option<(DateTime<Utc>, Uuid)>);
 
 impl ListApiKeys {
     /// Every rule the input breaks (paging, unknown scope), named by proto field.
-    pub fn violations(&self) -> Vec<FieldViolation> {
-        self.parse().err().unwrap_or_default()
+    pub fn violations(&self, key: &PageKey) -> Vec<FieldViolation> {
+        self.parse(key).err().unwrap_or_default()
     }
 
-    fn parse(&self) -> Result<Parsed, Vec<FieldViolation>> {
+    fn parse(&self, key: &PageKey) -> Result<Parsed, Vec<FieldViolation>> {
         let mut violations = Vec::new();
         let fingerprint = self.query_fingerprint();
         let page = PageRequest::parse(
+            key,
             self.page_size,
             &self.page_token,
             self.offset,
@@ -157,10 +158,11 @@ impl ListApiKeys {
 /// Lists keys; the total is counted only when asked.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
+    key: &PageKey,
     input: ListApiKeys,
     now: DateTime<Utc>,
 ) -> DomainResult<ListedApiKeys> {
-    let (page, after_key) = input.parse().map_err(DomainError::Validation)?;
+    let (page, after_key) = input.parse(key).map_err(DomainError::Validation)?;
     let filtered = api_keys::Entity::find().filter(input.filter(now));
     let total_size = match page.include_total {
         true => Some(filtered.clone().count(db).await?),

@@ -7,12 +7,11 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-    sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr,
 };
 use uuid::Uuid;
 
-use super::{ApiKey, db_time, ensure_may_grant, find_model, scopes_json, validate};
+use super::{ApiKey, db_time, find_model, scopes_json, validate};
 use crate::{
     audit::{self, Event},
     context::Context,
@@ -102,7 +101,7 @@ pub async fn update(
     let scopes = if input.has("scopes") {
         let scopes = ScopeSet::parse(input.scopes.iter().map(String::as_str))
             .map_err(|_| DomainError::validation("api_key.scopes", "names an unknown scope"))?;
-        ensure_may_grant(ctx, &scopes)?;
+        ctx.ensure_holds(&scopes)?;
         Some(scopes)
     } else {
         None
@@ -132,7 +131,7 @@ pub async fn update(
     }
     event = event.meta("fields", fields);
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let changed = change.exec(&txn).await?.rows_affected;
     let model = find_model(&txn, input.id).await?;
     if changed == 0 {
@@ -164,7 +163,7 @@ pub async fn revoke(
         return Ok(ApiKey::from_model(model, now));
     }
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let changed = api_keys::Entity::update_many()
         .col_expr(api_keys::Column::RevokedAt, Expr::value(stamp))
         .col_expr(api_keys::Column::UpdatedAt, Expr::value(stamp))

@@ -24,7 +24,7 @@ pub use manage::{UpdateApiKey, get, revoke, update};
 pub use raw::{RawApiKey, looks_like_api_key};
 
 use crate::{
-    context::{Actor, Context},
+    context::Actor,
     entity::api_keys,
     error::{DomainError, DomainResult},
     scope::ScopeSet,
@@ -108,20 +108,6 @@ async fn find_model<C: ConnectionTrait>(conn: &C, id: Uuid) -> DomainResult<api_
         .ok_or(DomainError::NotFound { resource: "api_key" })
 }
 
-/// A key can only carry scopes its creator holds (DESIGN §3). The server
-/// itself (no principal, system actor) may grant anything.
-fn ensure_may_grant(ctx: &Context, scopes: &ScopeSet) -> DomainResult<()> {
-    let held = match (&ctx.principal, ctx.actor) {
-        (Some(principal), _) => &principal.scopes,
-        (None, Actor::System) => return Ok(()),
-        (None, _) => return Err(DomainError::Unauthenticated),
-    };
-    match scopes.iter().find(|scope| !held.contains(*scope)) {
-        Some(missing) => Err(DomainError::ScopeMissing { scope: missing.as_str().to_owned() }),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests;
 
@@ -131,7 +117,7 @@ mod unit_tests {
 
     use super::*;
     use crate::{
-        context::CallInfo,
+        context::{CallInfo, Context},
         principal::{Principal, PrincipalKind},
         scope::Scope,
     };
@@ -152,12 +138,12 @@ mod unit_tests {
             Principal { kind: PrincipalKind::ApiKey { key_id: Uuid::now_v7() }, scopes: held };
         let ctx = Context::of(principal, CallInfo::default());
         let within: ScopeSet = [Scope::UsersRead].into_iter().collect();
-        assert!(ensure_may_grant(&ctx, &within).is_ok());
+        assert!(ctx.ensure_holds(&within).is_ok());
         let beyond: ScopeSet = [Scope::UsersRead, Scope::UsersDelete].into_iter().collect();
-        let err = ensure_may_grant(&ctx, &beyond).unwrap_err();
+        let err = ctx.ensure_holds(&beyond).unwrap_err();
         assert!(matches!(err, DomainError::ScopeMissing { scope } if scope == "users:delete"));
-        assert!(ensure_may_grant(&Context::system(), &ScopeSet::all()).is_ok());
+        assert!(Context::system().ensure_holds(&ScopeSet::all()).is_ok());
         let anonymous = Context::anonymous(CallInfo::default());
-        assert!(matches!(ensure_may_grant(&anonymous, &within), Err(DomainError::Unauthenticated)));
+        assert!(matches!(anonymous.ensure_holds(&within), Err(DomainError::Unauthenticated)));
     }
 }

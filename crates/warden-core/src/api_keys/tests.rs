@@ -6,7 +6,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use super::*;
 use crate::{
-    context::CallInfo,
+    context::{CallInfo, Context},
     entity::audit_events,
     principal::{Principal, PrincipalKind},
     scope::Scope,
@@ -74,7 +74,11 @@ async fn expiry_follows_the_clock() {
         let db = db.clone();
         async move {
             let input = ListApiKeys { active_only: true, descending: true, ..Default::default() };
-            list(&db, input, now).await.expect("list").api_keys.len()
+            list(&db, &crate::pagination::PageKey::ephemeral(), input, now)
+                .await
+                .expect("list")
+                .api_keys
+                .len()
         }
     };
     assert_eq!(listed(t0).await, 1);

@@ -20,6 +20,8 @@ pub struct Model {
     pub is_active: bool,
     pub failed_login_count: i32,
     pub locked_until: Option<DateTimeUtc>,
+    /// The last failed sign-in; the failure count restarts after a quiet period.
+    pub last_failed_at: Option<DateTimeUtc>,
     /// Tokens issued before this instant are rejected.
     pub tokens_valid_after: DateTimeUtc,
     pub last_login_at: Option<DateTimeUtc>,

@@ -12,6 +12,7 @@ pub struct Model {
     pub channel: String,
     pub recipient: String,
     pub subject: String,
+    /// Plain messages only; empty for templated ones and once delivered or failed.
     #[sea_orm(column_type = "Text")]
     pub body_text: String,
     pub created_at: DateTimeUtc,
@@ -23,6 +24,12 @@ pub struct Model {
     pub delivered_at: Option<DateTimeUtc>,
     /// Set when retries are exhausted.
     pub failed_at: Option<DateTimeUtc>,
+    /// A message rendered at delivery (it carries a freshly minted token).
+    pub template: Option<String>,
+    /// The template's non-secret parameters; purged after delivery.
+    pub params: Option<Json>,
+    /// The verification token whose raw value is minted at delivery.
+    pub token_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

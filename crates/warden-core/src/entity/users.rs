@@ -34,6 +34,8 @@ pub struct Model {
     pub disabled_until: Option<DateTimeUtc>,
     pub failed_login_count: i32,
     pub locked_until: Option<DateTimeUtc>,
+    /// The last failed sign-in; the failure count restarts after a quiet period.
+    pub last_failed_at: Option<DateTimeUtc>,
     pub mfa_enabled: bool,
     /// Tokens issued before this instant are rejected.
     pub tokens_valid_after: DateTimeUtc,

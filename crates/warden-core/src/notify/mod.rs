@@ -8,8 +8,13 @@
 //! claims a row with a lease before sending, so replicas never send the same
 //! row concurrently, but a crash between "sent" and "marked delivered" resends
 //! it once the lease expires.
+//!
+//! Messages that carry a single-use link are templated ([`templates`]): the
+//! token is minted at delivery, and every body is purged once the message is
+//! delivered or has failed for good, so the outbox never keeps a usable link.
 
 mod settings;
+pub mod templates;
 mod transport;
 mod worker;
 
@@ -28,6 +33,7 @@ use uuid::Uuid;
 use crate::entity::outbox_messages;
 
 pub use settings::{NotifierSettings, SmtpPassword, SmtpSettings, SmtpTls, TransportKind};
+pub use templates::Template;
 pub use transport::{
     LogTransport, SmtpTransport, Transport, TransportConfigError, TransportError, transport_from,
 };
@@ -79,6 +85,43 @@ pub async fn enqueue<C: ConnectionTrait>(
         last_error: Set(None),
         delivered_at: Set(None),
         failed_at: Set(None),
+        template: Set(None),
+        params: Set(None),
+        token_id: Set(None),
+    };
+    outbox_messages::Entity::insert(row).exec_without_returning(conn).await?;
+    Ok(id)
+}
+
+/// Writes a message whose link carries the verification token `token_id`,
+/// which the worker mints when it sends it. Pass the mutation's transaction.
+/// The token row must exist, with an unknowable placeholder digest
+/// ([`crate::tokens::refresh::placeholder_digest`]).
+pub async fn enqueue_with_token<C: ConnectionTrait>(
+    conn: &C,
+    to: &str,
+    template: Template,
+    token_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Uuid, DbErr> {
+    let id = Uuid::now_v7();
+    let now = db_time(now);
+    let params = serde_json::to_value(&template).map_err(|err| DbErr::Json(err.to_string()))?;
+    let row = outbox_messages::ActiveModel {
+        id: Set(id),
+        channel: Set(CHANNEL_EMAIL.to_owned()),
+        recipient: Set(to.to_owned()),
+        subject: Set(template.subject().to_owned()),
+        body_text: Set(String::new()),
+        created_at: Set(now),
+        available_at: Set(now),
+        attempts: Set(0),
+        last_error: Set(None),
+        delivered_at: Set(None),
+        failed_at: Set(None),
+        template: Set(Some(template.name().to_owned())),
+        params: Set(Some(params)),
+        token_id: Set(Some(token_id)),
     };
     outbox_messages::Entity::insert(row).exec_without_returning(conn).await?;
     Ok(id)

@@ -14,10 +14,14 @@ use sea_orm::{
 };
 use tokio::sync::watch;
 
-use super::{Email, LOG_TARGET, NotifierSettings, Transport, TransportError, db_time};
+use super::{Email, LOG_TARGET, NotifierSettings, Template, Transport, TransportError, db_time};
 use crate::{
     clock::Clock,
-    entity::outbox_messages::{self, Column, Entity as Outbox},
+    entity::{
+        outbox_messages::{self, Column, Entity as Outbox},
+        verification_tokens,
+    },
+    tokens::refresh,
 };
 
 /// What one pass did.
@@ -128,6 +132,7 @@ async fn deliver_one(
     if i64::from(row.attempts) >= max_attempts {
         if mark_failed_if_unchanged(db, &row, now).await? {
             report.failed += 1;
+            spend_token(db, row.token_id, now).await?;
         }
         return Ok(());
     }
@@ -147,14 +152,28 @@ async fn deliver_one(
         return Ok(()); // another replica has it
     }
     let attempt = row.attempts.saturating_add(1);
-    let email = Email { to: row.recipient, subject: row.subject, body_text: row.body_text };
+    let ours = Column::AvailableAt.eq(lease_until);
+    let email = match compose(db, &row, now).await? {
+        Composed::Ready(email) => email,
+        Composed::Dead(why) => {
+            tracing::info!(target: LOG_TARGET, message_id = %row.id, why, "message dropped");
+            let updated = purged(Outbox::update_many())
+                .col_expr(Column::FailedAt, Expr::value(Some(now)))
+                .col_expr(Column::LastError, Expr::value(Some(why.to_owned())))
+                .filter(Column::Id.eq(row.id))
+                .filter(ours)
+                .exec(db)
+                .await?;
+            report.failed += updated.rows_affected;
+            return Ok(());
+        }
+    };
     let outcome = transport.send(&email).await;
     let done_at = db_time(clock.now());
-    let ours = Column::AvailableAt.eq(lease_until);
     match outcome {
         Ok(()) => {
             // Not conditional on the lease: the mail left, whoever holds it now.
-            Outbox::update_many()
+            purged(Outbox::update_many())
                 .col_expr(Column::DeliveredAt, Expr::value(Some(done_at)))
                 .filter(Column::Id.eq(row.id))
                 .filter(Column::DeliveredAt.is_null())
@@ -164,7 +183,7 @@ async fn deliver_one(
         }
         Err(err) if err.is_permanent() || i64::from(attempt) >= max_attempts => {
             warn_failure(&row.id, &email.to, attempt, &err, "email delivery failed for good");
-            let updated = Outbox::update_many()
+            let updated = purged(Outbox::update_many())
                 .col_expr(Column::FailedAt, Expr::value(Some(done_at)))
                 .col_expr(Column::LastError, Expr::value(Some(err.to_string())))
                 .filter(Column::Id.eq(row.id))
@@ -173,6 +192,8 @@ async fn deliver_one(
                 .exec(db)
                 .await?;
             report.failed += updated.rows_affected;
+            // A half-sent link must not outlive the message that failed.
+            spend_token(db, row.token_id, done_at).await?;
         }
         Err(err) => {
             let retry_at = db_time(done_at + settings.retry_delay(attempt.unsigned_abs()));
@@ -191,6 +212,70 @@ async fn deliver_one(
     Ok(())
 }
 
+/// What a claimed row sends, if anything.
+enum Composed {
+    Ready(Email),
+    /// Nothing worth sending (the link's token was used, superseded or has
+    /// expired; the template is unknown): the row fails without an attempt.
+    Dead(&'static str),
+}
+
+/// A plain row as stored; a templated one rendered around a token minted now
+/// (its digest replaces the placeholder, so only this message can carry it).
+async fn compose(
+    db: &DatabaseConnection,
+    row: &outbox_messages::Model,
+    now: DateTime<Utc>,
+) -> Result<Composed, DbErr> {
+    let Some(params) = &row.params else {
+        let email = Email {
+            to: row.recipient.clone(),
+            subject: row.subject.clone(),
+            body_text: row.body_text.clone(),
+        };
+        return Ok(Composed::Ready(email));
+    };
+    let (Ok(template), Some(token_id)) =
+        (serde_json::from_value::<Template>(params.clone()), row.token_id)
+    else {
+        return Ok(Composed::Dead("unknown template"));
+    };
+    let (token, digest) = refresh::generate();
+    let minted = verification_tokens::Entity::update_many()
+        .col_expr(verification_tokens::Column::TokenDigest, Expr::value(digest))
+        .filter(verification_tokens::Column::Id.eq(token_id))
+        .filter(verification_tokens::Column::ConsumedAt.is_null())
+        .filter(verification_tokens::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?;
+    if minted.rows_affected != 1 {
+        return Ok(Composed::Dead("the link is no longer valid"));
+    }
+    Ok(Composed::Ready(template.render(&row.recipient, &token)))
+}
+
+/// Clears what a finished row no longer needs: its body and parameters.
+fn purged(update: sea_orm::UpdateMany<Outbox>) -> sea_orm::UpdateMany<Outbox> {
+    update
+        .col_expr(Column::BodyText, Expr::value(""))
+        .col_expr(Column::Params, Expr::value(Option::<serde_json::Value>::None))
+}
+
+async fn spend_token(
+    db: &DatabaseConnection,
+    token_id: Option<uuid::Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let Some(token_id) = token_id else { return Ok(()) };
+    verification_tokens::Entity::update_many()
+        .col_expr(verification_tokens::Column::ConsumedAt, Expr::value(Some(now)))
+        .filter(verification_tokens::Column::Id.eq(token_id))
+        .filter(verification_tokens::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 fn attempts_plus_one() -> Expr {
     // Scoped: ExprTrait's `max` would shadow `Ord::max` in the whole module.
     use sea_orm::sea_query::ExprTrait;
@@ -203,7 +288,7 @@ async fn mark_failed_if_unchanged(
     row: &outbox_messages::Model,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let updated = Outbox::update_many()
+    let updated = purged(Outbox::update_many())
         .col_expr(Column::FailedAt, Expr::value(Some(now)))
         .filter(Column::Id.eq(row.id))
         .filter(Column::AvailableAt.eq(row.available_at))

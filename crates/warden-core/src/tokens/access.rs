@@ -39,6 +39,10 @@ pub struct Claims {
     pub pty: Subject,
     pub iat: i64,
     pub exp: i64,
+    /// Not before. Warden does not set it, but a token carrying one is held
+    /// to it (RFC 7519 §4.1.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     pub jti: Uuid,
 }
 
@@ -100,6 +104,7 @@ impl AccessTokens {
             pty,
             iat: now.timestamp(),
             exp: now.timestamp() + ttl,
+            nbf: None,
             jti: Uuid::now_v7(),
         };
         let (kid, key) = self.keys.signer()?;
@@ -110,8 +115,9 @@ impl AccessTokens {
         Ok(Issued { token, expires_in: ttl })
     }
 
-    /// Verifies signature, algorithm, `typ`, `iss`, `aud` and times. Every
-    /// failure is INVALID_CREDENTIALS but expiry, which is TOKEN_EXPIRED.
+    /// Verifies signature, algorithm, `typ`, `iss`, `aud` and times (`exp`
+    /// required, `nbf` and `iat` honoured, each with at most 30 s of leeway).
+    /// Every failure is INVALID_CREDENTIALS but expiry, which is TOKEN_EXPIRED.
     pub fn verify(
         &self,
         token: &str,
@@ -132,11 +138,13 @@ impl AccessTokens {
                 }
             }
         };
-        let leeway = self.settings.leeway_seconds as i64;
+        let leeway = self.settings.leeway();
         if claims.iss != self.settings.issuer || claims.aud != audience {
             return Err(DomainError::InvalidCredentials);
         }
-        if claims.iat > now.timestamp() + leeway {
+        // Issued in the future, or not valid yet: a forged or mis-minted token.
+        let not_before = claims.nbf.unwrap_or(i64::MIN).max(claims.iat);
+        if not_before > now.timestamp() + leeway {
             return Err(DomainError::InvalidCredentials);
         }
         if claims.exp + leeway <= now.timestamp() {

@@ -14,7 +14,7 @@ use ed25519_dalek::{SigningKey, pkcs8::EncodePrivateKey};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait, sea_query::ExprTrait,
+    sea_query::ExprTrait,
 };
 use uuid::Uuid;
 
@@ -118,7 +118,7 @@ pub async fn rotate(
     now: DateTime<Utc>,
     keep_published: Duration,
 ) -> DomainResult<Uuid> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     for key in active_keys(&txn, now).await? {
         let mut key: signing_keys::ActiveModel = key.into();
         key.retires_at = Set(Some(now));

@@ -34,6 +34,13 @@ pub struct UserFields {
     pub must_change_password: bool,
 }
 
+impl UserFields {
+    /// The account's own words, which a password must not be built from.
+    pub fn hints(&self) -> [&str; 4] {
+        [&self.email, &self.username, &self.given_name, &self.family_name]
+    }
+}
+
 /// Fields that passed every rule, normalized for storage.
 #[derive(Debug, Clone)]
 pub struct ValidUser {
@@ -209,6 +216,7 @@ pub async fn insert<C: ConnectionTrait>(
         disabled_until: Set(None),
         failed_login_count: Set(0),
         locked_until: Set(None),
+        last_failed_at: Set(None),
         mfa_enabled: Set(false),
         tokens_valid_after: Set(now),
         last_login_at: Set(None),

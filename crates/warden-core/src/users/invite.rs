@@ -12,7 +12,7 @@ mod reset;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -163,7 +163,7 @@ impl Users {
 
         let now = self.now();
         let expires_at = now + Duration::seconds(ttl);
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let user = match fields::insert(&txn, &valid, None, now).await {
             Ok(user) => user,
             // A concurrent call with the same request_id took the email first.
@@ -183,11 +183,19 @@ impl Users {
                 Err(err) => return Err(err),
             }
         }
-        let (token, token_id) = issue(&txn, INVITE_PURPOSE, user.id, now, expires_at).await?;
-        let url = SecretString::new(link::with_token(&page, token.expose()));
-        if input.delivery == InviteDelivery::SendEmail {
-            notify::enqueue(&txn, invite_email(&user.email, url.expose(), ttl), now).await?;
-        }
+        let (invitation_link, token_id) = match input.delivery {
+            InviteDelivery::ReturnLink => {
+                let (token, id) = issue(&txn, INVITE_PURPOSE, user.id, now, expires_at).await?;
+                (Some(SecretString::new(link::with_token(&page, token.expose()))), id)
+            }
+            // Minted when the mail is sent: the outbox never holds the token.
+            InviteDelivery::SendEmail => {
+                let id = reserve(&txn, INVITE_PURPOSE, user.id, now, expires_at).await?;
+                let template = notify::Template::UserInvite { page, ttl_seconds: ttl };
+                notify::enqueue_with_token(&txn, &user.email, template, id, now).await?;
+                (None, id)
+            }
+        };
         let event = Event::new("user.invite")
             .target("user", user.id)
             .meta("email", user.email.clone())
@@ -198,7 +206,6 @@ impl Users {
         audit::record(&txn, ctx, event, now).await?;
         let user = view::load_one(&txn, user, now).await?;
         txn.commit().await?;
-        let invitation_link = (input.delivery == InviteDelivery::ReturnLink).then_some(url);
         Ok(Invited { user, invitation_link, expires_at: Some(expires_at) })
     }
 
@@ -253,16 +260,6 @@ async fn replay(
     Ok(Invited { user, invitation_link: None, expires_at: token.map(|t| t.expires_at) })
 }
 
-fn invite_email(to: &str, url: &str, ttl_seconds: i64) -> notify::Email {
-    let body_text = format!(
-        "You have been invited to create an account for {to}.\n\n\
-         Open this link within {} to choose your password:\n{url}\n\n\
-         If you did not expect this invitation, ignore this message.",
-        link::human_duration(ttl_seconds)
-    );
-    notify::Email { to: to.to_owned(), subject: "You have been invited".to_owned(), body_text }
-}
-
 /// Stores a new single-use token for a user and returns its raw value (for
 /// the link, never stored) and its row id.
 pub(crate) async fn issue<C: ConnectionTrait>(
@@ -273,6 +270,30 @@ pub(crate) async fn issue<C: ConnectionTrait>(
     expires_at: DateTime<Utc>,
 ) -> DomainResult<(SecretString, Uuid)> {
     let (raw, digest) = refresh::generate();
+    let id = insert_token(conn, purpose, user_id, digest, now, expires_at).await?;
+    Ok((raw, id))
+}
+
+/// Stores a token row whose raw value does not exist yet: the notifier mints
+/// it when it sends the message (see `notify::templates`).
+pub(crate) async fn reserve<C: ConnectionTrait>(
+    conn: &C,
+    purpose: &str,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> DomainResult<Uuid> {
+    insert_token(conn, purpose, user_id, refresh::placeholder_digest(), now, expires_at).await
+}
+
+async fn insert_token<C: ConnectionTrait>(
+    conn: &C,
+    purpose: &str,
+    user_id: Uuid,
+    digest: Vec<u8>,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> DomainResult<Uuid> {
     let id = Uuid::now_v7();
     verification_tokens::ActiveModel {
         id: Set(id),
@@ -286,7 +307,7 @@ pub(crate) async fn issue<C: ConnectionTrait>(
     }
     .insert(conn)
     .await?;
-    Ok((raw, id))
+    Ok(id)
 }
 
 /// The unconsumed, unexpired user token of `purpose` matching `presented`

@@ -22,7 +22,7 @@ use super::{Users, view};
 use crate::{
     entity::users,
     error::{DomainError, DomainResult, FieldViolation},
-    pagination::{self, PageRequest},
+    pagination::{self, PageKey, PageRequest},
     text_filter::TextFilter,
 };
 
@@ -89,8 +89,8 @@ type Parsed = (PageRequest, Option<(Value, Uuid)>);
 
 impl ListUsers {
     /// Every rule the input breaks, named by proto field.
-    pub fn violations(&self) -> Vec<FieldViolation> {
-        self.parse().err().unwrap_or_default()
+    pub fn violations(&self, key: &PageKey) -> Vec<FieldViolation> {
+        self.parse(key).err().unwrap_or_default()
     }
 
     /// What a page token is bound to: every filter and the order. Debug text
@@ -99,7 +99,7 @@ impl ListUsers {
         format!("users;{:?};{:?};desc={}", self.filter, self.order, self.descending)
     }
 
-    fn parse(&self) -> Result<Parsed, Vec<FieldViolation>> {
+    fn parse(&self, key: &PageKey) -> Result<Parsed, Vec<FieldViolation>> {
         let mut violations = Vec::new();
         let filter = &self.filter;
         let texts = [
@@ -138,6 +138,7 @@ impl ListUsers {
         }
         let fingerprint = self.fingerprint();
         let page = match PageRequest::parse(
+            key,
             self.page_size,
             &self.page_token,
             self.offset,
@@ -195,16 +196,17 @@ fn page_query(
 /// measurements (EXPLAIN) of what the server issues.
 pub fn page_statement(
     backend: DbBackend,
+    key: &PageKey,
     input: &ListUsers,
     now: DateTime<Utc>,
 ) -> DomainResult<Statement> {
-    let (page, after) = input.parse().map_err(DomainError::Validation)?;
+    let (page, after) = input.parse(key).map_err(DomainError::Validation)?;
     Ok(page_query(backend, input, &page, after, now).build(backend))
 }
 
 impl Users {
     pub async fn list_users(&self, input: &ListUsers) -> DomainResult<UserPage> {
-        let (page, after) = input.parse().map_err(DomainError::Validation)?;
+        let (page, after) = input.parse(&self.page_key).map_err(DomainError::Validation)?;
         let now = self.now();
         let backend = self.db.get_database_backend();
         // Read-only; a transaction so the setting below holds one connection.
@@ -284,7 +286,8 @@ mod tests {
             },
             ..Default::default()
         };
-        let fields: Vec<String> = input.violations().into_iter().map(|v| v.field).collect();
+        let fields: Vec<String> =
+            input.violations(&PageKey::ephemeral()).into_iter().map(|v| v.field).collect();
         assert_eq!(fields, ["search", "created_at"]);
     }
 
@@ -302,7 +305,8 @@ mod tests {
             ..Default::default()
         };
         for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
-            let statement = page_statement(backend, &input, Utc::now()).unwrap();
+            let statement =
+                page_statement(backend, &PageKey::ephemeral(), &input, Utc::now()).unwrap();
             assert!(!statement.sql.contains("DROP"), "{}", statement.sql);
             assert!(!statement.sql.contains("brien"), "{}", statement.sql);
             assert!(!statement.sql.contains("1=1"), "{}", statement.sql);

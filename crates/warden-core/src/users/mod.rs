@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use view::UserView;
 
-use crate::{clock::Clock, password::Passwords};
+use crate::{clock::Clock, pagination::PageKey, password::Passwords};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -52,6 +52,7 @@ pub struct Users {
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,
     pub settings: UserSettings,
+    pub page_key: PageKey,
 }
 
 impl Users {
@@ -60,8 +61,9 @@ impl Users {
         clock: Arc<dyn Clock>,
         passwords: Passwords,
         settings: UserSettings,
+        page_key: PageKey,
     ) -> Self {
-        Self { db, clock, passwords, settings }
+        Self { db, clock, passwords, settings, page_key }
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -34,8 +34,15 @@ impl Users {
         presented: &str,
     ) -> DomainResult<UserTokens> {
         let now = self.now();
-        let (txn, session) =
-            sessions::begin_refresh(&self.db, ctx, presented, sessions::USER, now).await?;
+        let (txn, session) = sessions::begin_refresh(
+            &self.db,
+            ctx,
+            presented,
+            sessions::USER,
+            now,
+            tokens.settings().refresh_idle(),
+        )
+        .await?;
         let user = users::Entity::find_by_id(session.principal_id)
             .one(&txn)
             .await?

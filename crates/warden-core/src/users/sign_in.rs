@@ -11,18 +11,17 @@
 mod check;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
 use super::{Users, fields, view};
 use crate::{
-    admin_auth::LockoutSettings,
     audit::{self, Event, Outcome},
     context::{Actor, CallInfo, Context},
     email,
     entity::users,
     error::{DomainError, DomainResult},
-    lockout::{Columns, Lockout},
+    lockout::{AccountKind, Counter, Lockout, LockoutSettings},
     password::MAX_PASSWORD_CHARS,
     secret::SecretString,
     sessions,
@@ -82,17 +81,6 @@ pub enum SignedIn {
     Challenge(Challenge),
 }
 
-fn lockout(settings: &LockoutSettings) -> Lockout<'_, users::Entity> {
-    Lockout::new(
-        settings,
-        Columns {
-            id: users::Column::Id,
-            failed_count: users::Column::FailedLoginCount,
-            locked_until: users::Column::LockedUntil,
-        },
-    )
-}
-
 impl Users {
     pub async fn sign_in(
         &self,
@@ -111,21 +99,24 @@ impl Users {
         }
         violations.finish()?;
 
-        let Some(user) = self.find_by_identifier(&request.identifier).await? else {
-            self.passwords.verify(&request.password, None).await?;
-            return self.refuse(ctx, None, DomainError::InvalidCredentials).await;
-        };
+        let (user, identifier) = self.find_by_identifier(&request.identifier).await?;
+        // An unknown identifier has a counter of its own: it locks like an account.
+        let user_id = user.as_ref().map(|u| u.id);
+        let counter = Counter::of(AccountKind::User, user_id, &identifier);
         let now = self.now();
-        let lockout = lockout(policy.lockout);
-        if let Err(err) = lockout.claim(&self.db, user.id, now).await {
-            return self.refuse(ctx, Some(user.id), err).await;
+        let lockout = Lockout::new(policy.lockout);
+        if let Err(err) = lockout.claim(&self.db, counter, now).await {
+            return self.refuse(ctx, user_id, err).await;
         }
-        let check::Checked::Match { upgrade_from } =
-            self.check_password(&request.password, user.password_hash.as_deref()).await?
-        else {
-            let err = lockout.record_failure(&self.db, user.id, now).await?;
-            return self.refuse(ctx, Some(user.id), err).await;
-        };
+        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        let (user, upgrade_from) =
+            match (self.check_password(&request.password, stored).await?, user) {
+                (check::Checked::Match { upgrade_from }, Some(user)) => (user, upgrade_from),
+                _ => {
+                    let err = lockout.record_failure(&self.db, counter, now).await?;
+                    return self.refuse(ctx, user_id, err).await;
+                }
+            };
         if !view::is_active_at(&user, now) {
             return self.refuse(ctx, Some(user.id), DomainError::AccountDisabled).await;
         }
@@ -141,10 +132,11 @@ impl Users {
             None
         };
         let ctx = Context { actor: Actor::User(user.id), ..ctx.clone() };
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let mut update = users::Entity::update_many()
             .col_expr(users::Column::FailedLoginCount, Expr::value(0))
-            .col_expr(users::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None));
+            .col_expr(users::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(users::Column::LastFailedAt, Expr::value(Option::<DateTime<Utc>>::None));
         if challenge.is_none() {
             update = update.col_expr(users::Column::LastLoginAt, Expr::value(now));
         }
@@ -183,22 +175,33 @@ impl Users {
         }))
     }
 
-    /// By email (normalized), E.164 phone, or username (normalized). Input
-    /// that cannot be any of them finds nobody, like an unknown one.
-    async fn find_by_identifier(&self, identifier: &str) -> DomainResult<Option<users::Model>> {
+    /// By email (normalized), E.164 phone, or username (normalized), with the
+    /// identifier as normalized (the key of its lockout counter). Input that
+    /// cannot be any of them finds nobody, like an unknown one.
+    async fn find_by_identifier(
+        &self,
+        identifier: &str,
+    ) -> DomainResult<(Option<users::Model>, String)> {
         let identifier = identifier.trim();
-        let filter = if identifier.contains('@') {
-            let Ok(email) = email::parse("identifier", identifier) else { return Ok(None) };
-            users::Column::EmailNormalized.eq(email.normalized)
+        let (filter, normalized) = if identifier.contains('@') {
+            match email::parse("identifier", identifier) {
+                Ok(email) => {
+                    (users::Column::EmailNormalized.eq(email.normalized.clone()), email.normalized)
+                }
+                Err(_) => return Ok((None, identifier.to_lowercase())),
+            }
         } else if identifier.starts_with('+') {
-            users::Column::Phone.eq(identifier)
+            (users::Column::Phone.eq(identifier), identifier.to_owned())
         } else {
-            let Ok(Some((_, normalized))) = fields::username("identifier", identifier) else {
-                return Ok(None);
-            };
-            users::Column::UsernameNormalized.eq(normalized)
+            match fields::username("identifier", identifier) {
+                Ok(Some((_, normalized))) => {
+                    (users::Column::UsernameNormalized.eq(normalized.clone()), normalized)
+                }
+                _ => return Ok((None, identifier.to_lowercase())),
+            }
         };
-        Ok(users::Entity::find().filter(filter).one(&self.db).await?)
+        let user = users::Entity::find().filter(filter).one(&self.db).await?;
+        Ok((user, normalized))
     }
 
     /// Records a refused sign-in (its own row: nothing else changed) and answers `err`.

@@ -214,6 +214,7 @@ impl AdminAuthService for AdminAuthApi {
             descending: descending(body.order_direction(), true),
         };
         let page = PageRequest::parse(
+            &self.state.page_key,
             body.page_size,
             &body.page_token,
             body.offset,

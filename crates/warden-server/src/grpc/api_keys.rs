@@ -105,11 +105,12 @@ impl ApiKeysService for ApiKeysApi {
             scope: req.scope,
             descending,
         };
-        for violation in input.violations() {
+        for violation in input.violations(&self.state.page_key) {
             violations.push(&violation.field, &violation.description);
         }
         violations.finish().map_err(to_status)?;
-        let page = api_keys::list(&self.state.db, input, self.state.clock.now())
+        let now = self.state.clock.now();
+        let page = api_keys::list(&self.state.db, &self.state.page_key, input, now)
             .await
             .map_err(to_status)?;
         Ok(Response::new(ListApiKeysResponse {

@@ -86,11 +86,11 @@ db_test! {
         assert_eq!(count_admins(&app).await, 2, "root and one created admin");
         assert_eq!(app.audit_rows("admin.create").await.len(), 1);
 
-        // The same id with a different request is refused, not replayed.
+        // The same id with a different request is refused, not replayed: the id is taken.
         let mut other = create_request("someone-else@example.com", VIEWER);
         other.request_id = request.request_id.clone();
         let status = client.create_admin(authorized(other, &root.access_token)).await.unwrap_err();
-        assert_invalid(&status, "request_id");
+        warden_tests::assert_request_id_taken(&status);
         assert_eq!(count_admins(&app).await, 2);
     }
 }

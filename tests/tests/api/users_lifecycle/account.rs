@@ -40,7 +40,7 @@ async fn assert_revoked(app: &TestApp, session: &session_rows::Model, refresh: &
         .await
         .unwrap();
     assert!(!tokens.is_empty() && tokens.iter().all(|t| t.revoked_at.is_some()), "{tokens:?}");
-    let rotated = sessions::rotate(&app.db, refresh, Utc::now()).await;
+    let rotated = sessions::rotate(&app.db, refresh, Utc::now(), chrono::Duration::days(1)).await;
     assert!(matches!(rotated, Err(DomainError::TokenRevoked)), "{rotated:?}");
 }
 

@@ -238,7 +238,7 @@ db_test! {
 
         // The same id with another request is refused; another id is a new create.
         let changed = pb::CreateUserRequest { given_name: "Someone else".into(), ..request.clone() };
-        assert_invalid(&caller.create(changed).await.unwrap_err(), "VALIDATION_FAILED", &["request_id"]);
+        warden_tests::assert_request_id_taken(&caller.create(changed).await.unwrap_err());
         let fresh = pb::CreateUserRequest { request_id: Uuid::new_v4().to_string(), ..request };
         // Email, username and phone all clash; which index reports first is the database's choice.
         let status = caller.create(fresh).await.unwrap_err();

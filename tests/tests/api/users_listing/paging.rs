@@ -284,6 +284,7 @@ db_test! {
                     disabled_until: Set(None),
                     failed_login_count: Set(0),
                     locked_until: Set(None),
+                    last_failed_at: Set(None),
                     mfa_enabled: Set(false),
                     tokens_valid_after: Set(at),
                     last_login_at: Set(None),

@@ -12,6 +12,7 @@ use std::time::{Duration as StdDuration, Instant};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Set, Statement, TransactionTrait};
 use warden_core::{
     entity::user_roles,
+    pagination::PageKey,
     text_filter::{MatchMode, TextFilter},
     users::listing::{ListUsers, UserFilter, UserOrder, page_statement},
 };
@@ -57,6 +58,7 @@ fn row(i: usize, t0: DateTime<Utc>) -> users::ActiveModel {
         disabled_until: Set(None),
         failed_login_count: Set(0),
         locked_until: Set(None),
+        last_failed_at: Set(None),
         mfa_enabled: Set(i.is_multiple_of(10)),
         tokens_valid_after: Set(created),
         last_login_at: Set((i % 10 < 7).then(|| created + Duration::hours((i % 500) as i64))),
@@ -247,8 +249,8 @@ fn cases() -> Vec<Case> {
 }
 
 async fn explain(app: &TestApp, title: &str, input: &ListUsers) {
-    let page =
-        page_statement(DbBackend::Postgres, input, Utc::now()).expect("same query as the RPC");
+    let page = page_statement(DbBackend::Postgres, &PageKey::ephemeral(), input, Utc::now())
+        .expect("same query as the RPC");
     let explain = Statement {
         sql: format!("EXPLAIN (ANALYZE, BUFFERS) {}", page.sql),
         values: page.values.clone(),
@@ -273,7 +275,8 @@ async fn explain(app: &TestApp, title: &str, input: &ListUsers) {
 /// which happens after five executions of a prepared statement.
 async fn explain_generic(app: &TestApp, title: &str, input: &ListUsers) {
     use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder};
-    let page = page_statement(DbBackend::Postgres, input, Utc::now()).expect("same query");
+    let page = page_statement(DbBackend::Postgres, &PageKey::ephemeral(), input, Utc::now())
+        .expect("same query");
     let values = page.values.map(|v| v.0).unwrap_or_default();
     let args: Vec<String> =
         values.iter().map(|v| PostgresQueryBuilder.value_to_string(v)).collect();

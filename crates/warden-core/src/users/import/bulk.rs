@@ -16,7 +16,7 @@ use super::{ValidIdentity, identities, to_micros, write};
 use crate::{
     context::Context,
     error::{Conflict, DomainError, DomainResult, FieldViolation, Violations},
-    password::{MAX_PASSWORD_CHARS, check_length},
+    password::MAX_PASSWORD_CHARS,
     secret::SecretString,
     users::{
         Users,
@@ -216,10 +216,11 @@ impl Importer<'_> {
                 if password.expose().chars().count() > MAX_PASSWORD_CHARS {
                     violations.push("password", "must be at most 1024 characters");
                 } else {
-                    violations.absorb(check_length(
+                    violations.absorb(self.users.passwords.check_policy(
                         "password",
                         password,
                         settings.min_password_chars,
+                        &row.fields.hints(),
                     ))?;
                 }
             }

@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    TransactionTrait, sea_query::Expr,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -50,7 +50,7 @@ impl Users {
             let (user, identity, _) = check(&self.db, user_id, identity_id, force).await?;
             return Ok(Unlinked { identity, user: view::load_one(&self.db, user, now).await? });
         }
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         // Write first: it locks the user's row, so two unlinks of the same
         // user's last two identities cannot both pass the check below.
         let touched = users::Entity::update_many()

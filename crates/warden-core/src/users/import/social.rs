@@ -2,7 +2,7 @@
 //! The provider vouched for the email, so it counts as verified; a password
 //! makes a hybrid account. User and identity are created in one transaction.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{IdentityInput, identity, write::identity_row};
 use crate::{
@@ -11,7 +11,7 @@ use crate::{
     entity::{user_identities, users},
     error::{Conflict, DomainError, DomainResult, Violations},
     idempotency::{self, RequestKey},
-    password::{MAX_PASSWORD_CHARS, check_length},
+    password::MAX_PASSWORD_CHARS,
     secret::SecretString,
     unique::map_write_error,
     users::{
@@ -55,10 +55,11 @@ impl Users {
             if password.expose().chars().count() > MAX_PASSWORD_CHARS {
                 violations.push("password", "must be at most 1024 characters");
             } else {
-                violations.absorb(check_length(
+                violations.absorb(self.passwords.check_policy(
                     "password",
                     password,
                     self.settings.min_password_chars,
+                    &[&request.fields.email],
                 ))?;
             }
         }
@@ -99,7 +100,7 @@ impl Users {
         };
 
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let created = fields::insert(&txn, &user, hash, now).await?;
         // A provider account linked meanwhile -> SOCIAL_ACCOUNT_EXISTS.
         let identity =

@@ -77,7 +77,7 @@ pub(super) async fn batch(
     let existing = existing(&users.db, &rows).await?;
     let mut plans: Vec<Plan> = rows.iter().map(|row| plan(row, on_conflict, &existing)).collect();
     let now = users.now();
-    let txn = users.db.begin().await?;
+    let txn = crate::db::begin_write(&users.db).await?;
     let all: Vec<usize> = (0..rows.len()).collect();
     let fast = txn.begin().await?;
     match write(&fast, &rows, &plans, &all, now).await {
@@ -381,6 +381,7 @@ fn new_user(id: Uuid, row: &Prepared, now: DateTime<Utc>) -> users::ActiveModel 
         disabled_until: Set(None),
         failed_login_count: Set(0),
         locked_until: Set(None),
+        last_failed_at: Set(None),
         mfa_enabled: Set(false),
         tokens_valid_after: Set(now),
         last_login_at: Set(None),

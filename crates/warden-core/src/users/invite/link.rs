@@ -8,6 +8,7 @@
 //! base64url, so they need no escaping.
 
 use crate::error::FieldViolation;
+pub use crate::notify::templates::{human_duration, with_token};
 
 pub const MAX_BASE_URL_CHARS: usize = 2048;
 
@@ -93,17 +94,6 @@ pub fn page(base_url: &str, default_root: &str, default_page: &str) -> Option<St
     (!root.is_empty()).then(|| format!("{root}/{default_page}"))
 }
 
-/// `page` with the token appended as the `token` query parameter.
-pub fn with_token(page: &str, token: &str) -> String {
-    let separator = match page.split_once('?') {
-        None => "?",
-        Some((_, "")) => "",
-        Some((_, query)) if query.ends_with('&') => "",
-        Some(_) => "&",
-    };
-    format!("{page}{separator}token={token}")
-}
-
 /// `jane@example.com` -> `j***@example.com`: enough for the admin to tell
 /// where the message went, not enough to harvest the address.
 pub fn mask_email(email: &str) -> String {
@@ -127,18 +117,6 @@ pub fn mask_phone(phone: &str) -> String {
         .map(|(i, d)| if i == 0 || i + keep_tail >= digits.len() { *d } else { '*' })
         .collect();
     format!("+{masked}")
-}
-
-/// `3600` -> `1 hour`, for message bodies.
-pub fn human_duration(seconds: i64) -> String {
-    let (n, unit) = if seconds >= 86_400 && seconds % 86_400 == 0 {
-        (seconds / 86_400, "day")
-    } else if seconds >= 3600 && seconds % 3600 == 0 {
-        (seconds / 3600, "hour")
-    } else {
-        ((seconds + 59) / 60, "minute")
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]

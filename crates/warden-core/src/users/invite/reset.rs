@@ -4,10 +4,10 @@
 //! new code supersedes every older unused one of the user.
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
-use super::{RESET_PURPOSE, issue, link};
+use super::{RESET_PURPOSE, issue, link, reserve};
 use crate::{
     audit::{self, Event},
     context::Context,
@@ -115,7 +115,7 @@ impl Users {
         let now = self.now();
         let ttl = input.ttl();
         let expires_at = now + Duration::seconds(ttl);
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let user = users::Entity::find_by_id(input.user_id)
             .one(&txn)
             .await?
@@ -133,10 +133,22 @@ impl Users {
             .filter(verification_tokens::Column::ConsumedAt.is_null())
             .exec(&txn)
             .await?;
-        let (code, token_id) = issue(&txn, RESET_PURPOSE, user.id, now, expires_at).await?;
-        let reset_link =
-            link::page(&input.base_url, &self.settings.default_base_url, "reset-password")
-                .map(|page| SecretString::new(link::with_token(&page, code.expose())));
+        let page = link::page(&input.base_url, &self.settings.default_base_url, "reset-password");
+        let (returned, token_id) = match input.delivery {
+            ResetDelivery::Return => {
+                let (code, id) = issue(&txn, RESET_PURPOSE, user.id, now, expires_at).await?;
+                let link =
+                    page.map(|page| SecretString::new(link::with_token(&page, code.expose())));
+                (Some((code, link)), id)
+            }
+            // Minted when the mail is sent: the outbox never holds the code.
+            _ => {
+                let id = reserve(&txn, RESET_PURPOSE, user.id, now, expires_at).await?;
+                let template = notify::Template::UserPasswordReset { page, ttl_seconds: ttl };
+                notify::enqueue_with_token(&txn, &user.email, template, id, now).await?;
+                (None, id)
+            }
+        };
 
         let sessions_revoked = if input.revoke_sessions {
             // Access tokens minted before now die with the sessions.
@@ -151,11 +163,7 @@ impl Users {
         };
 
         let destination = match input.delivery {
-            ResetDelivery::Email => {
-                let message = reset_email(&user.email, &code, reset_link.as_ref(), ttl);
-                notify::enqueue(&txn, message, now).await?;
-                link::mask_email(&user.email)
-            }
+            ResetDelivery::Email => link::mask_email(&user.email),
             _ => String::new(),
         };
         let event = Event::new("user.password_reset_initiated")
@@ -169,15 +177,18 @@ impl Users {
         audit::record(&txn, ctx, event, now).await?;
         txn.commit().await?;
 
-        let returned = input.delivery == ResetDelivery::Return;
+        let (code, reset_link) = match returned {
+            Some((code, link)) => (Some(code), link),
+            None => (None, None),
+        };
         Ok(ResetInitiated {
             destination,
             delivery: input.delivery,
             expires_in: ttl,
             expires_at,
             sessions_revoked,
-            code: returned.then_some(code),
-            reset_link: if returned { reset_link } else { None },
+            code,
+            reset_link,
         })
     }
 }
@@ -196,26 +207,4 @@ fn sms_unavailable(user: &users::Model) -> DomainError {
         format!("SMS delivery is not configured on this server{to}; use EMAIL or RETURN"),
     ));
     DomainError::Precondition(found)
-}
-
-fn reset_email(
-    to: &str,
-    code: &SecretString,
-    url: Option<&SecretString>,
-    ttl_seconds: i64,
-) -> notify::Email {
-    let within = link::human_duration(ttl_seconds);
-    let how = match url {
-        Some(url) => {
-            format!("Open this link within {within} to choose a new password:\n{}", url.expose())
-        }
-        None => {
-            format!("Enter this code within {within} to choose a new password:\n{}", code.expose())
-        }
-    };
-    let body_text = format!(
-        "A password reset was started for your account by an administrator.\n\n{how}\n\n\
-         If you did not expect this, contact your administrator."
-    );
-    notify::Email { to: to.to_owned(), subject: "Reset your password".to_owned(), body_text }
 }

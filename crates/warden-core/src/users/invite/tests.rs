@@ -25,7 +25,13 @@ async fn users() -> (tempfile::TempDir, Users, ManualClock) {
     let passwords =
         Passwords::new(&PasswordSettings { memory_kib: 256, iterations: 1, ..Default::default() })
             .unwrap();
-    let users = Users::new(db, Arc::new(clock.clone()), passwords, UserSettings::default());
+    let users = Users::new(
+        db,
+        Arc::new(clock.clone()),
+        passwords,
+        UserSettings::default(),
+        crate::pagination::PageKey::ephemeral(),
+    );
     (dir, users, clock)
 }
 

@@ -1,7 +1,7 @@
 //! Account state: DisableUser, EnableUser, SetPassword, ForcePasswordChange.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use super::{PasswordSource, generate_password, lock};
@@ -10,7 +10,6 @@ use crate::{
     context::Context,
     entity::users,
     error::{DomainResult, Violations},
-    password::check_length,
     secret::SecretString,
     sessions::{self, USER},
     users::{
@@ -73,7 +72,7 @@ impl Users {
         violations.finish()?;
         let reason = Some(input.reason.trim().to_owned()).filter(|r| !r.is_empty());
         let until = input.until.map(|t| chrono::SubsecRound::trunc_subsecs(t, 6));
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let old = lock(&txn, input.id).await?;
         let mut model: users::ActiveModel = old.into();
         model.is_active = Set(false);
@@ -99,7 +98,7 @@ impl Users {
     /// neither it changes nothing and records nothing.
     pub async fn enable_user(&self, ctx: &Context, id: Uuid) -> DomainResult<UserView> {
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let old = lock(&txn, id).await?;
         let untouched = old.is_active
             && old.disabled_reason.is_none()
@@ -143,7 +142,7 @@ impl Users {
         let min = self.settings.min_password_chars;
         let (password, generated) = match input.password {
             Some(PasswordSource::Given(given)) => {
-                violations.absorb(check_length("new_password", &given, min))?;
+                violations.absorb(self.passwords.check_policy("new_password", &given, min, &[]))?;
                 (given, false)
             }
             Some(PasswordSource::Generate) => (generate_password(min), true),
@@ -156,7 +155,7 @@ impl Users {
         violations.finish()?;
         let hash = self.passwords.hash(&password).await?;
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let old = lock(&txn, input.id).await?;
         let mut model: users::ActiveModel = old.into();
         model.password_hash = Set(Some(hash));
@@ -187,7 +186,7 @@ impl Users {
     /// ForcePasswordChange: the next sign-in must set a new password.
     pub async fn force_password_change(&self, ctx: &Context, id: Uuid) -> DomainResult<UserView> {
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let old = lock(&txn, id).await?;
         let mut model: users::ActiveModel = old.into();
         model.must_change_password = Set(true);

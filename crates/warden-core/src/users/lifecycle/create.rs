@@ -1,6 +1,6 @@
 //! CreateUser and GetUser.
 
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{PasswordSource, find, generate_password, not_found};
@@ -11,7 +11,6 @@ use crate::{
     entity::users,
     error::{DomainError, DomainResult, Violations},
     idempotency::{self, RequestKey},
-    password::check_length,
     secret::SecretString,
     users::{
         Users,
@@ -96,7 +95,12 @@ impl Users {
             fields::validate(&mut violations, "", &input.fields, settings.max_metadata_bytes);
         let password = match &input.password {
             Some(PasswordSource::Given(given)) => {
-                violations.absorb(check_length("password", given, settings.min_password_chars))?;
+                violations.absorb(self.passwords.check_policy(
+                    "password",
+                    given,
+                    settings.min_password_chars,
+                    &input.fields.hints(),
+                ))?;
                 Some((given.clone(), false))
             }
             Some(PasswordSource::Generate) => {
@@ -127,7 +131,7 @@ impl Users {
 
         let hash = self.passwords.hash(&password).await?;
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let user = match fields::insert(&txn, &valid, Some(hash), now).await {
             Ok(user) => user,
             Err(err) => return self.replay_or(ctx, key.as_ref(), txn, err).await,

@@ -8,7 +8,7 @@
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    QueryTrait, TransactionTrait, sea_query::SelectStatement,
+    QueryTrait, sea_query::SelectStatement,
 };
 use uuid::Uuid;
 
@@ -59,7 +59,7 @@ impl Users {
             return count(&self.db, id).await;
         }
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         lock(&txn, id).await?;
         let records = DeletedRecords {
             refresh_tokens: refresh_tokens::Entity::delete_many()

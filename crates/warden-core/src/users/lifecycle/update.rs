@@ -1,6 +1,6 @@
 //! UpdateUser (by field mask) and SetUserRoles.
 
-use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use super::lock;
@@ -165,7 +165,7 @@ impl Users {
         let patch = input.check(&mut violations, self.settings.max_metadata_bytes);
         violations.finish()?;
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let old = lock(&txn, input.id).await?;
         let mut model: users::ActiveModel = old.clone().into();
         if let Some(email) = patch.email {
@@ -235,7 +235,7 @@ impl Users {
         violations.finish()?;
         let roles = roles.unwrap_or_default();
         let now = self.now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let old = lock(&txn, id).await?;
         let mut model: users::ActiveModel = old.into();
         model.updated_at = Set(now);

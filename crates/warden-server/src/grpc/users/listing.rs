@@ -71,7 +71,7 @@ pub async fn list_users(
         include_total: req.include_total,
     };
     // One answer lists every problem: the core rules join the conversion's.
-    for violation in input.violations() {
+    for violation in input.violations(&state.page_key) {
         violations.push(violation.field, violation.description);
     }
     violations.finish().map_err(to_status)?;

@@ -1,0 +1,30 @@
+//! The hardening pass, each fix as an attacker or a careless client would
+//! find it: escalation through admin roles, usable secrets at rest, account
+//! enumeration through lockout, token times, guessable passwords, idle
+//! sessions, edited page tokens, racing refreshes and a database outage.
+
+mod concurrent_refresh;
+mod database_outage;
+mod escalation;
+mod lockout_enumeration;
+mod outbox_secrets;
+mod page_tokens;
+mod refresh_idle;
+mod token_times;
+mod weak_passwords;
+
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+use warden_tests::reason_of;
+
+fn assert_status(status: &Status, code: Code, reason: &str) {
+    assert_eq!((status.code(), reason_of(status).as_str()), (code, reason), "{status:?}");
+}
+
+fn violated_fields(status: &Status) -> Vec<String> {
+    let details = status.get_error_details();
+    details
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
