@@ -10,13 +10,15 @@ use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use uuid::Uuid;
 use warden_core::{
-    password::{PasswordSettings, Passwords},
-    secret::SecretString,
-    tokens::{
-        TokenSettings,
-        access::{AccessTokens, Subject},
-        keys::KeyRing,
+    auth::{
+        password::{PasswordSettings, Passwords},
+        tokens::{
+            TokenSettings,
+            access::{AccessTokens, Subject},
+            keys::KeyRing,
+        },
     },
+    secret::SecretString,
 };
 
 fn token_verification(c: &mut Criterion) {

@@ -15,9 +15,13 @@ use std::{
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use warden_core::{
+    auth::{
+        Auth,
+        password::{PasswordSettings, Passwords},
+        tokens::{access::AccessTokens, keys::KeyRing},
+    },
     clock::SystemClock,
     context::Context,
-    password::{PasswordSettings, Passwords},
     secret::SecretString,
     users::{
         UserSettings, Users,
@@ -51,13 +55,18 @@ async fn fresh_users(passwords: &Passwords) -> (Users, tempfile::TempDir) {
     let url = warden_core::db::sqlite_url_in(dir.path());
     let db = warden_core::db::connect(&url, &Default::default()).await.unwrap();
     warden_core::db::migrate(&db).await.unwrap();
-    let users = Users::new(
-        db,
+    let auth = Auth::new(
+        db.clone(),
         Arc::new(SystemClock),
         passwords.clone(),
-        UserSettings::default(),
-        warden_core::pagination::PageKey::ephemeral(),
+        AccessTokens::new(
+            KeyRing::open(&db, chrono::Utc::now()).await.unwrap(),
+            Default::default(),
+        ),
+        Default::default(),
     );
+    let users =
+        Users::new(auth, UserSettings::default(), warden_core::pagination::PageKey::ephemeral());
     (users, dir)
 }
 

@@ -4,6 +4,7 @@
 pub mod admin_auth;
 pub mod api_keys;
 pub mod audit;
+pub mod auth;
 pub mod clock;
 pub mod context;
 pub mod db;
@@ -11,16 +12,12 @@ pub mod email;
 pub mod entity;
 pub mod error;
 pub mod idempotency;
-pub mod lockout;
 pub mod notify;
 pub mod pagination;
-pub mod password;
 pub mod principal;
 pub mod scope;
 pub mod secret;
-pub mod sessions;
 pub mod text_filter;
-pub mod tokens;
 pub mod unique;
 pub mod users;
 

@@ -7,11 +7,10 @@ use anyhow::Context as _;
 use chrono::Duration;
 use warden_core::{
     DomainError,
-    admin_auth::Bootstrap,
+    admin_auth::{AdminAuth, Bootstrap},
+    auth::tokens::keys,
     clock::{Clock, SystemClock},
-    password::Passwords,
     secret::SecretString,
-    tokens::keys,
 };
 
 use crate::{cli::BootstrapFlags, config::Config, startup};
@@ -23,8 +22,8 @@ pub async fn bootstrap(config: &Config, flags: &BootstrapFlags) -> anyhow::Resul
     let password = SecretString::new(password.trim_end_matches(['\r', '\n']).to_owned());
     let db = startup::open_database(config, true).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let passwords = Passwords::new(&config.auth.password)?;
-    let admin_auth = startup::admin_auth(config, &db, &clock, passwords).await?;
+    let auth = startup::auth(config, &db, &clock).await?;
+    let admin_auth = AdminAuth::new(auth, config.auth.password_reset.clone());
     match admin_auth.bootstrap(&flags.email, &password, &flags.name).await {
         Ok(Bootstrap::Created(id)) => tracing::info!(admin_id = %id, "first admin created"),
         Ok(Bootstrap::AlreadySetUp) => tracing::info!("an admin already exists; nothing changed"),

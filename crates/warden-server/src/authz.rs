@@ -18,13 +18,14 @@ use tower::{Layer, Service};
 use warden_core::{
     DomainError,
     audit::{self, Event, Outcome},
+    auth::Auth,
     context::{CallInfo, Context as CallContext},
     principal::Principal,
     scope::Scope,
 };
 use warden_proto::{Access, METHODS};
 
-use crate::{authn::Authenticator, status::to_status};
+use crate::status::to_status;
 
 /// Services any caller may reach: load balancers and tooling need them.
 const EXEMPT_PREFIXES: &[&str] = &[
@@ -71,12 +72,12 @@ impl Policy {
 #[derive(Clone)]
 pub struct AuthzLayer {
     policy: Policy,
-    authenticator: Authenticator,
+    auth: Auth,
 }
 
 impl AuthzLayer {
-    pub fn new(policy: Policy, authenticator: Authenticator) -> Self {
-        Self { policy, authenticator }
+    pub fn new(policy: Policy, auth: Auth) -> Self {
+        Self { policy, auth }
     }
 }
 
@@ -84,7 +85,7 @@ impl<S> Layer<S> for AuthzLayer {
     type Service = Authz<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Authz { inner, policy: self.policy.clone(), authenticator: self.authenticator.clone() }
+        Authz { inner, policy: self.policy.clone(), auth: self.auth.clone() }
     }
 }
 
@@ -92,7 +93,7 @@ impl<S> Layer<S> for AuthzLayer {
 pub struct Authz<S> {
     inner: S,
     policy: Policy,
-    authenticator: Authenticator,
+    auth: Auth,
 }
 
 impl<S> Service<Request<Body>> for Authz<S>
@@ -113,13 +114,13 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let policy = self.policy.clone();
-        let authenticator = self.authenticator.clone();
+        let auth = self.auth.clone();
         Box::pin(async move {
             let path = request.uri().path();
             if EXEMPT_PREFIXES.iter().any(|prefix| path.starts_with(prefix)) {
                 return inner.call(request).await;
             }
-            match authorize(&policy, &authenticator, path, request.headers()).await {
+            match authorize(&policy, &auth, path, request.headers()).await {
                 Ok(principal) => {
                     if let Some(principal) = principal {
                         request.extensions_mut().insert(principal);
@@ -142,15 +143,7 @@ where
                             .extensions()
                             .get::<TcpConnectInfo>()
                             .and_then(TcpConnectInfo::remote_addr);
-                        record_denial(
-                            &authenticator,
-                            path,
-                            request.headers(),
-                            peer,
-                            &error,
-                            caller,
-                        )
-                        .await;
+                        record_denial(&auth, path, request.headers(), peer, &error, caller).await;
                     }
                     Ok(to_status(error).into_http())
                 }
@@ -175,7 +168,7 @@ impl From<DomainError> for Denial {
 /// Denied calls are part of the audit trail. A failure to record one is
 /// logged, never turned into a different answer for the caller.
 async fn record_denial(
-    authenticator: &Authenticator,
+    auth: &Auth,
     path: &str,
     headers: &HeaderMap,
     peer: Option<std::net::SocketAddr>,
@@ -192,12 +185,12 @@ async fn record_denial(
     };
     let event =
         Event::new("authz.denied").outcome(Outcome::Denied, err.reason()).meta("method", path);
-    let now = authenticator.clock().now();
+    let now = auth.now();
     let ctx = match caller {
         Some(principal) => CallContext::of(principal, call),
         None => CallContext::anonymous(call),
     };
-    if let Err(err) = audit::record(authenticator.db(), &ctx, event, now).await {
+    if let Err(err) = audit::record(auth.db(), &ctx, event, now).await {
         tracing::warn!(error = %err, "could not record a denied call");
     }
 }
@@ -205,7 +198,7 @@ async fn record_denial(
 /// Decides one call. `Ok(None)` is a public method called without credentials.
 async fn authorize(
     policy: &Policy,
-    authenticator: &Authenticator,
+    auth: &Auth,
     path: &str,
     headers: &HeaderMap,
 ) -> Result<Option<Principal>, Denial> {
@@ -217,7 +210,7 @@ async fn authorize(
     let principal = match (requirement, credential) {
         (Requirement::Public, None) => return Ok(None),
         (_, None) => return Err(DomainError::Unauthenticated.into()),
-        (_, Some(credential)) => authenticator.authenticate(credential).await?,
+        (_, Some(credential)) => auth.authenticate(credential).await?,
     };
     if let Requirement::Scope(scope) = requirement
         && !principal.has(scope)

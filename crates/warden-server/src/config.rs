@@ -11,8 +11,10 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 use warden_core::{
-    admin_auth::PasswordResetSettings, lockout::LockoutSettings, notify::NotifierSettings,
-    password::PasswordSettings, tokens::TokenSettings, users::UserSettings,
+    admin_auth::PasswordResetSettings,
+    auth::{lockout::LockoutSettings, password::PasswordSettings, tokens::TokenSettings},
+    notify::NotifierSettings,
+    users::UserSettings,
 };
 
 const ENV_PREFIX: &str = "WARDEN_";

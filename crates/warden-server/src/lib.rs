@@ -2,7 +2,6 @@
 //! thin adapters over `warden-core`. The `warden` binary is `main.rs`.
 
 pub mod admin;
-pub mod authn;
 pub mod authz;
 pub mod cli;
 pub mod config;

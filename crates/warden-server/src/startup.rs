@@ -15,16 +15,14 @@ use tonic::transport::Server;
 use tower_http::trace::TraceLayer;
 use warden_core::{
     admin_auth::AdminAuth,
+    auth::Auth,
     clock::{Clock, SystemClock},
     notify,
     pagination::PageKey,
-    password::Passwords,
-    tokens::{access::AccessTokens, keys::KeyRing},
     users::Users,
 };
 
 use crate::{
-    authn::Authenticator,
     authz::{AuthzLayer, Policy},
     config::Config,
     grpc::Services,
@@ -115,16 +113,15 @@ pub async fn start_with_clock(
 ) -> anyhow::Result<RunningServer> {
     let policy = Policy::from_proto().map_err(anyhow::Error::msg)?;
     let db = open_database(&config, config.database.migrate_on_start).await?;
-    // One hasher, so its concurrency bound holds across admins and users.
-    let passwords = Passwords::new(&config.auth.password)?;
-    let admin_auth = admin_auth(&config, &db, &clock, passwords.clone()).await?;
+    let auth = auth(&config, &db, &clock).await?;
+    let admin_auth = AdminAuth::new(auth.clone(), config.auth.password_reset.clone());
     let page_key =
         PageKey::load(&db, clock.now()).await.context("cannot load the page-token key")?;
-    let users =
-        Users::new(db.clone(), clock.clone(), passwords, config.users.clone(), page_key.clone());
+    let users = Users::new(auth.clone(), config.users.clone(), page_key.clone());
     let state = AppState {
         db: db.clone(),
         clock: clock.clone(),
+        auth,
         admin_auth: admin_auth.clone(),
         users,
         sign_in_limiter: PeerLimiter::new(&config.auth.rate_limit),
@@ -153,7 +150,7 @@ pub async fn start_with_clock(
     let router = Server::builder()
         .max_connection_age(Duration::from_secs(config.server.max_connection_age_seconds.max(1)))
         .layer(TraceLayer::new_for_grpc().make_span_with(telemetry::request_span))
-        .layer(AuthzLayer::new(policy, Authenticator::new(db.clone(), clock, admin_auth)))
+        .layer(AuthzLayer::new(policy, state.auth.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -194,24 +191,19 @@ pub async fn start_with_clock(
     })
 }
 
-/// The admin sign-in service with its password hasher and signing keys
-/// (the first key is created here on a fresh database).
-pub async fn admin_auth(
+/// What every account kind authenticates with: one password hasher (so its
+/// concurrency bound holds across admins and users), the lockout policy and
+/// the token issuer with its signing keys (the first key is created here on
+/// a fresh database).
+pub async fn auth(
     config: &Config,
     db: &DatabaseConnection,
     clock: &Arc<dyn Clock>,
-    passwords: Passwords,
-) -> anyhow::Result<AdminAuth> {
-    let keys = KeyRing::open(db, clock.now()).await.context("cannot load signing keys")?;
-    let tokens = AccessTokens::new(keys, config.auth.tokens.clone());
-    Ok(AdminAuth::new(
-        db.clone(),
-        clock.clone(),
-        passwords,
-        tokens,
-        config.auth.lockout.clone(),
-        config.auth.password_reset.clone(),
-    ))
+) -> anyhow::Result<Auth> {
+    let auth = &config.auth;
+    Auth::open(db.clone(), clock.clone(), &auth.password, auth.tokens.clone(), auth.lockout.clone())
+        .await
+        .context("cannot load signing keys")
 }
 
 /// Unknown sign-in identifiers' lockout counters expire; deleting them keeps
@@ -219,7 +211,7 @@ pub async fn admin_auth(
 async fn purge_sign_in_counters(
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
-    settings: warden_core::lockout::LockoutSettings,
+    settings: warden_core::auth::lockout::LockoutSettings,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -227,7 +219,7 @@ async fn purge_sign_in_counters(
             _ = tokio::time::sleep(SIGN_IN_COUNTER_PURGE_INTERVAL) => {}
             _ = stop.changed() => return,
         }
-        match warden_core::lockout::purge_expired(&db, &settings, clock.now()).await {
+        match warden_core::auth::lockout::purge_expired(&db, &settings, clock.now()).await {
             Ok(0) => {}
             Ok(purged) => tracing::debug!(purged, "expired sign-in counters purged"),
             Err(err) => tracing::warn!(error = %err, "could not purge expired sign-in counters"),
@@ -264,7 +256,7 @@ fn spawn_background(
         stop.clone(),
     ));
     let (db, clock, keys) =
-        (state.db.clone(), state.clock.clone(), state.admin_auth.tokens().keys().clone());
+        (state.db.clone(), state.clock.clone(), state.auth.tokens().keys().clone());
     let mut stop = stop;
     tokio::spawn(async move {
         loop {

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use warden_core::{admin_auth::AdminAuth, clock::Clock, pagination::PageKey, users::Users};
+use warden_core::{
+    admin_auth::AdminAuth, auth::Auth, clock::Clock, pagination::PageKey, users::Users,
+};
 
 use crate::ratelimit::PeerLimiter;
 
@@ -11,6 +13,8 @@ use crate::ratelimit::PeerLimiter;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub clock: Arc<dyn Clock>,
+    /// Passwords, lockout and the token issuer, shared by every account kind.
+    pub auth: Auth,
     pub admin_auth: AdminAuth,
     pub users: Users,
     pub sign_in_limiter: PeerLimiter,

@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::json;
 use tonic::Code;
-use warden_core::{entity::signing_keys, tokens::keys};
+use warden_core::{auth::tokens::keys, entity::signing_keys};
 use warden_proto::v1 as pb;
 use warden_tests::{TestApp, authorized, db_test, reason_of};
 

@@ -11,9 +11,9 @@ use tonic::{Code, Status, transport::Channel};
 use tonic_types::StatusExt;
 use uuid::Uuid;
 use warden_core::{
+    auth::tokens::refresh::lookup_digest,
     entity::{audit_events, outbox_messages, users, verification_tokens},
     scope::{Scope, ScopeSet},
-    tokens::refresh::lookup_digest,
 };
 use warden_proto::v1::{self as pb, users_service_client::UsersServiceClient};
 use warden_tests::{TestApp, authorized, db_test, reason_of};

@@ -15,8 +15,8 @@ use tonic::{Code, Status, transport::Channel};
 use tonic_types::StatusExt;
 use uuid::Uuid;
 use warden_core::{
+    auth::password::{PasswordSettings, Passwords, Verified},
     entity::{audit_events, users},
-    password::{PasswordSettings, Passwords, Verified},
     scope::ScopeSet,
     secret::SecretString,
 };

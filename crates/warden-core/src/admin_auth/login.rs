@@ -1,23 +1,28 @@
-//! Admin sign-in. Unknown email and wrong password look and cost the same,
-//! and lock the same way: lockout (shared with end users, see
-//! `crate::lockout`) is decided before the password is checked.
+//! Admin sign-in: the account lookup and final checks that `auth::sign_in`
+//! asks of each account kind. Everything else (lockout for known and unknown
+//! emails alike, the dummy hash, rehash on login) is the shared sign-in.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 
 use super::{AdminAuth, SignedIn, find_by_email};
 use crate::{
-    audit::{self, Event, Outcome},
+    audit::{self, Event},
+    auth::{
+        lockout::AccountKind,
+        password::MAX_PASSWORD_CHARS,
+        sessions,
+        sign_in::{Attempt, Proven, record_success},
+        tokens::access::Subject,
+    },
     context::{Actor, Context},
     email,
     entity::admins,
     error::{DomainError, DomainResult},
-    lockout::{AccountKind, Counter, Lockout},
-    password::{MAX_PASSWORD_CHARS, Verified},
     secret::SecretString,
-    sessions,
-    tokens::access::Subject,
 };
+
+/// The audit action of admin sign-ins, successful or not.
+const ACTION: &str = "admin.login";
 
 impl AdminAuth {
     pub async fn login(
@@ -43,28 +48,14 @@ impl AdminAuth {
             Ok(email) => (find_by_email(&self.db, &email.normalized).await?, email.normalized),
             Err(_) => (None, email.trim().to_lowercase()),
         };
-        // An unknown email has a counter of its own: it locks like an account.
-        let counter = Counter::of(AccountKind::Admin, admin.as_ref().map(|a| a.id), &identifier);
-        let lockout = Lockout::new(&self.lockout);
-        let now = self.now();
-        if let Err(err) = lockout.claim(&self.db, counter, now).await {
-            return self.fail(ctx, admin.as_ref(), err.reason(), err).await;
-        }
-        let stored = admin.as_ref().map(|a| a.password_hash.as_str());
-        let (admin, needs_rehash) = match (self.passwords.verify(password, stored).await?, admin) {
-            (Verified::Match { needs_rehash }, Some(admin)) => (admin, needs_rehash),
-            (_, admin) => {
-                let err = lockout.record_failure(&self.db, counter, now).await?;
-                return self.fail(ctx, admin.as_ref(), err.reason(), err).await;
-            }
-        };
+        let attempt = Attempt { ctx, action: ACTION };
+        let Proven { account: admin, rehash, .. } =
+            self.auth.check_password(attempt, &identifier, admin, password).await?;
         if !admin.is_active {
-            return self
-                .fail(ctx, Some(&admin), "ACCOUNT_DISABLED", DomainError::AccountDisabled)
-                .await;
+            let err = DomainError::AccountDisabled;
+            return self.auth.refuse(attempt, AccountKind::Admin, Some(admin.id), err).await;
         }
-        let rehash = if needs_rehash { Some(self.passwords.hash(password).await?) } else { None };
-        self.succeed(ctx, admin, rehash, now).await
+        self.succeed(ctx, admin, rehash, self.now()).await
     }
 
     async fn succeed(
@@ -75,28 +66,20 @@ impl AdminAuth {
         now: DateTime<Utc>,
     ) -> DomainResult<SignedIn> {
         let txn = crate::db::begin_write(&self.db).await?;
-        let mut update = admins::Entity::update_many()
-            .col_expr(admins::Column::FailedLoginCount, Expr::value(0))
-            .col_expr(admins::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .col_expr(admins::Column::LastFailedAt, Expr::value(Option::<DateTime<Utc>>::None))
-            .col_expr(admins::Column::LastLoginAt, Expr::value(now));
-        if let Some(hash) = rehash {
-            update = update.col_expr(admins::Column::PasswordHash, Expr::value(hash));
-        }
-        update.filter(admins::Column::Id.eq(admin.id)).exec(&txn).await?;
+        record_success(&txn, AccountKind::Admin, admin.id, rehash, Some(now)).await?;
         let session =
             sessions::open(&txn, sessions::ADMIN, admin.id, &ctx.call, now, self.refresh_ttl())
                 .await?;
         let refresh_token = sessions::mint_refresh(&txn, &session, now).await?;
         let ctx = Context { actor: Actor::Admin(admin.id), ..ctx.clone() };
-        let event = Event::new("admin.login")
-            .target("admin", admin.id)
-            .meta("session_id", session.id.to_string());
+        let event =
+            Event::new(ACTION).target("admin", admin.id).meta("session_id", session.id.to_string());
         audit::record(&txn, &ctx, event, now).await?;
         txn.commit().await?;
 
-        let audience = self.tokens.settings().admin_audience.clone();
-        let access = self.tokens.issue(Subject::Admin, admin.id, session.id, &audience, now)?;
+        let audience = self.auth.tokens().settings().admin_audience.clone();
+        let access =
+            self.auth.tokens().issue(Subject::Admin, admin.id, session.id, &audience, now)?;
         let admin = super::find_by_id(&self.db, admin.id).await?;
         Ok(SignedIn {
             admin,
@@ -104,21 +87,5 @@ impl AdminAuth {
             refresh_token,
             expires_in: access.expires_in,
         })
-    }
-
-    /// Records a failed sign-in (its own row: nothing else changed) and answers `err`.
-    async fn fail<T>(
-        &self,
-        ctx: &Context,
-        admin: Option<&admins::Model>,
-        reason: &str,
-        err: DomainError,
-    ) -> DomainResult<T> {
-        let mut event = Event::new("admin.login").outcome(Outcome::Failure, reason);
-        if let Some(admin) = admin {
-            event = event.target("admin", admin.id);
-        }
-        audit::record(&self.db, ctx, event, self.now()).await?;
-        Err(err)
     }
 }

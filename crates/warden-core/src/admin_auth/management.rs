@@ -16,16 +16,16 @@ use super::{
 };
 use crate::{
     audit::{self, Event},
+    auth::password::ADMIN_MIN_PASSWORD_CHARS,
+    auth::sessions,
     context::Context,
     email,
     entity::admins,
     error::{DomainError, DomainResult, Violations},
     idempotency::{self, RequestKey},
     pagination::{self, Cursor, PageRequest},
-    password::ADMIN_MIN_PASSWORD_CHARS,
     scope::AdminRole,
     secret::SecretString,
-    sessions,
     text_filter::TextFilter,
 };
 
@@ -137,7 +137,7 @@ impl AdminAuth {
             "" => Some(AdminRole::DashboardViewer),
             given => violations.check(parse_role("role", given)),
         };
-        violations.absorb(self.passwords.check_policy(
+        violations.absorb(self.auth.passwords().check_policy(
             "password",
             &new.password,
             ADMIN_MIN_PASSWORD_CHARS,
@@ -166,7 +166,7 @@ impl AdminAuth {
         {
             return super::find_by_id(&self.db, existing).await;
         }
-        let hash = self.passwords.hash(&new.password).await?;
+        let hash = self.auth.passwords().hash(&new.password).await?;
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
         let admin = admins::ActiveModel {
@@ -241,7 +241,7 @@ impl AdminAuth {
         let role =
             update.role.as_deref().and_then(|r| violations.check(parse_role("admin.role", r)));
         if let Some((password, confirm)) = &update.password {
-            violations.absorb(self.passwords.check_policy(
+            violations.absorb(self.auth.passwords().check_policy(
                 "password",
                 password,
                 ADMIN_MIN_PASSWORD_CHARS,
@@ -253,7 +253,7 @@ impl AdminAuth {
         }
         violations.finish()?;
         let hash = match &update.password {
-            Some((password, _)) => Some(self.passwords.hash(password).await?),
+            Some((password, _)) => Some(self.auth.passwords().hash(password).await?),
             None => None,
         };
         let now = self.now();

@@ -7,8 +7,6 @@ mod password;
 mod session;
 mod setup;
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
@@ -18,15 +16,11 @@ pub use management::{AdminFilter, AdminOrder, AdminPage, AdminUpdate, NewAdmin};
 pub use setup::{Bootstrap, SetupStatus};
 
 use crate::{
-    clock::Clock,
+    auth::Auth,
     entity::admins,
     error::{DomainError, DomainResult},
-    lockout::LockoutSettings,
-    password::Passwords,
-    principal::{Principal, PrincipalKind},
     scope::AdminRole,
     secret::SecretString,
-    tokens::access::AccessTokens,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,47 +52,22 @@ pub struct SignedIn {
 #[derive(Clone, Debug)]
 pub struct AdminAuth {
     db: DatabaseConnection,
-    clock: Arc<dyn Clock>,
-    passwords: Passwords,
-    tokens: AccessTokens,
-    lockout: LockoutSettings,
+    auth: Auth,
     reset: PasswordResetSettings,
 }
 
 impl AdminAuth {
-    pub fn new(
-        db: DatabaseConnection,
-        clock: Arc<dyn Clock>,
-        passwords: Passwords,
-        tokens: AccessTokens,
-        lockout: LockoutSettings,
-        reset: PasswordResetSettings,
-    ) -> Self {
-        Self { db, clock, passwords, tokens, lockout, reset }
-    }
-
-    pub fn tokens(&self) -> &AccessTokens {
-        &self.tokens
-    }
-
-    /// The lockout policy; end-user sign-in applies the same one.
-    pub fn lockout(&self) -> &LockoutSettings {
-        &self.lockout
+    pub fn new(auth: Auth, reset: PasswordResetSettings) -> Self {
+        Self { db: auth.db().clone(), auth, reset }
     }
 
     fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        self.auth.now()
     }
 
     fn refresh_ttl(&self) -> Duration {
-        Duration::seconds(self.tokens.settings().refresh_ttl_seconds as i64)
+        Duration::seconds(self.auth.tokens().settings().refresh_ttl_seconds as i64)
     }
-}
-
-/// The scopes an admin's role grants.
-pub fn principal_for(admin: &admins::Model, session_id: Uuid) -> Principal {
-    let scopes = admin.role.parse::<AdminRole>().map(AdminRole::scopes).unwrap_or_default();
-    Principal { kind: PrincipalKind::Admin { admin_id: admin.id, session_id }, scopes }
 }
 
 async fn find_by_email<C: ConnectionTrait>(

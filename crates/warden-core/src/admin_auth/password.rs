@@ -8,15 +8,15 @@ use uuid::Uuid;
 use super::{AdminAuth, find_by_email, session::caller};
 use crate::{
     audit::{self, Event},
+    auth::password::{ADMIN_MIN_PASSWORD_CHARS, Verified},
+    auth::sessions,
+    auth::tokens::refresh,
     context::{Actor, Context},
     email,
     entity::{admins, verification_tokens},
     error::{DomainError, DomainResult, Violations},
     notify,
-    password::{ADMIN_MIN_PASSWORD_CHARS, Verified},
     secret::{SecretString, digest},
-    sessions,
-    tokens::refresh,
 };
 
 const RESET_PURPOSE: &str = "admin_password_reset";
@@ -35,7 +35,7 @@ impl AdminAuth {
         if current.expose().is_empty() {
             violations.push("current_password", "is required");
         }
-        violations.absorb(self.passwords.check_policy(
+        violations.absorb(self.auth.passwords().check_policy(
             "new_password",
             new,
             ADMIN_MIN_PASSWORD_CHARS,
@@ -43,14 +43,16 @@ impl AdminAuth {
         ))?;
         violations.finish()?;
         let admin = super::find_by_id(&self.db, admin_id).await?;
-        if self.passwords.verify(current, Some(&admin.password_hash)).await? == Verified::NoMatch {
+        if self.auth.passwords().verify(current, Some(&admin.password_hash)).await?
+            == Verified::NoMatch
+        {
             // The caller is signed in; a wrong current password is bad input.
             return Err(DomainError::Validation(vec![crate::FieldViolation::new(
                 "current_password",
                 "is incorrect",
             )]));
         }
-        let hash = self.passwords.hash(new).await?;
+        let hash = self.auth.passwords().hash(new).await?;
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
         let mut model: admins::ActiveModel = admin.into();
@@ -123,7 +125,7 @@ impl AdminAuth {
         if token.expose().is_empty() {
             violations.push("token", "is required");
         }
-        violations.absorb(self.passwords.check_policy(
+        violations.absorb(self.auth.passwords().check_policy(
             "password",
             password,
             ADMIN_MIN_PASSWORD_CHARS,
@@ -133,7 +135,7 @@ impl AdminAuth {
             violations.push("password_confirm", "must equal password");
         }
         violations.finish()?;
-        let hash = self.passwords.hash(password).await?;
+        let hash = self.auth.passwords().hash(password).await?;
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
         let stored = verification_tokens::Entity::find()

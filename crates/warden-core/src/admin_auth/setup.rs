@@ -12,14 +12,14 @@ use uuid::Uuid;
 use super::{AdminAuth, SignedIn};
 use crate::{
     audit::{self, Event},
+    auth::password::{ADMIN_MIN_PASSWORD_CHARS, Passwords},
+    auth::sessions,
     context::Context,
     email,
     entity::{admins, instance},
     error::{DomainError, DomainResult, FieldViolation, Violations},
-    password::{ADMIN_MIN_PASSWORD_CHARS, Passwords},
     scope::AdminRole,
     secret::SecretString,
-    sessions,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,12 +92,12 @@ impl AdminAuth {
         password: &SecretString,
         name: &str,
     ) -> DomainResult<SignedIn> {
-        let (email, name) = validate_first_admin(&self.passwords, email, password, name)?;
+        let (email, name) = validate_first_admin(self.auth.passwords(), email, password, name)?;
         // Cheap refusal before the expensive hash; the locked check below decides.
         if self.setup_status().await?.has_admin {
             return Err(DomainError::SetupAlreadyDone);
         }
-        let hash = self.passwords.hash(password).await?;
+        let hash = self.auth.passwords().hash(password).await?;
         let now = self.now();
 
         let txn = crate::db::begin_write(&self.db).await?;
@@ -110,11 +110,11 @@ impl AdminAuth {
         audit::record(&txn, &ctx, Event::new("admin.setup").target("admin", admin.id), now).await?;
         txn.commit().await?;
 
-        let access = self.tokens.issue(
-            crate::tokens::access::Subject::Admin,
+        let access = self.auth.tokens().issue(
+            crate::auth::tokens::access::Subject::Admin,
             admin.id,
             session.id,
-            &self.tokens.settings().admin_audience,
+            &self.auth.tokens().settings().admin_audience,
             now,
         )?;
         Ok(SignedIn {
@@ -133,11 +133,11 @@ impl AdminAuth {
         password: &SecretString,
         name: &str,
     ) -> DomainResult<Bootstrap> {
-        let (email, name) = validate_first_admin(&self.passwords, email, password, name)?;
+        let (email, name) = validate_first_admin(self.auth.passwords(), email, password, name)?;
         if self.setup_status().await?.has_admin {
             return Ok(Bootstrap::AlreadySetUp);
         }
-        let hash = self.passwords.hash(password).await?;
+        let hash = self.auth.passwords().hash(password).await?;
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
         let admin = match create_first_admin(&txn, &email, &name, hash, now).await {

@@ -5,9 +5,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
 use uuid::Uuid;
 
-use super::{ApiKey, RawApiKey, db_time, find_model, scopes_json, validate};
+use super::{ApiKey, db_time, find_model, scopes_json, validate};
 use crate::{
     audit::{self, Event},
+    auth::prefixed_secret::PrefixedSecret,
     context::Context,
     entity::api_keys,
     error::{DomainError, DomainResult, FieldViolation},
@@ -37,9 +38,9 @@ pub async fn insert<C: ConnectionTrait>(
     db: &C,
     new: NewApiKey,
     now: DateTime<Utc>,
-) -> DomainResult<(api_keys::Model, RawApiKey)> {
+) -> DomainResult<(api_keys::Model, PrefixedSecret)> {
     let now = db_time(now);
-    let key = RawApiKey::generate();
+    let key = PrefixedSecret::generate();
     let (created_by_type, created_by_id) = match new.created_by {
         Some((kind, id)) => (kind.to_owned(), Some(id)),
         None => ("system".to_owned(), None),
@@ -159,7 +160,7 @@ pub async fn create(
     let event = Event::new("api_key.create")
         .target("api_key", model.id)
         .meta("name", model.name.clone())
-        .meta("prefix", format!("{}{}", super::raw::MARKER, model.prefix))
+        .meta("prefix", format!("{}{}", crate::auth::prefixed_secret::MARKER, model.prefix))
         .meta("scopes", model.scopes.clone())
         .meta("expires_at", model.expires_at.map(|t| t.to_rfc3339()));
     audit::record(&txn, ctx, event, now).await?;

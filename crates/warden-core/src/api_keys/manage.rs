@@ -185,7 +185,7 @@ pub async fn revoke(
 }
 
 fn prefix_of(model: &api_keys::Model) -> String {
-    format!("{}{}", super::raw::MARKER, model.prefix)
+    format!("{}{}", crate::auth::prefixed_secret::MARKER, model.prefix)
 }
 
 #[cfg(test)]

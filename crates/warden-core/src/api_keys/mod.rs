@@ -6,24 +6,21 @@
 //! [`authenticate`] for the authorization layer. Every mutation writes its one
 //! audit event in the same transaction; no view ever carries the digest.
 
-mod authenticate;
 mod create;
 mod list;
 mod manage;
-mod raw;
 mod validate;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
-pub use authenticate::{LAST_USED_INTERVAL, authenticate};
 pub use create::{CreateApiKey, Created, NewApiKey, create, insert};
 pub use list::{ListApiKeys, ListedApiKeys, MatchMode, NameFilter, list};
 pub use manage::{UpdateApiKey, get, revoke, update};
-pub use raw::{RawApiKey, looks_like_api_key};
 
 use crate::{
+    auth::prefixed_secret::MARKER,
     context::Actor,
     entity::api_keys,
     error::{DomainError, DomainResult},
@@ -63,7 +60,7 @@ impl ApiKey {
             id: model.id,
             name: model.name,
             description: model.description,
-            prefix: format!("{}{}", raw::MARKER, model.prefix),
+            prefix: format!("{MARKER}{}", model.prefix),
             scopes: scope_names(&model.scopes),
             created_at: model.created_at,
             updated_at: model.updated_at,

@@ -5,6 +5,7 @@ use chrono::{Duration, TimeZone, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use super::*;
+use crate::auth::api_key_credential::authenticate;
 use crate::{
     context::{CallInfo, Context},
     entity::audit_events,

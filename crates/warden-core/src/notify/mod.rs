@@ -96,7 +96,7 @@ pub async fn enqueue<C: ConnectionTrait>(
 /// Writes a message whose link carries the verification token `token_id`,
 /// which the worker mints when it sends it. Pass the mutation's transaction.
 /// The token row must exist, with an unknowable placeholder digest
-/// ([`crate::tokens::refresh::placeholder_digest`]).
+/// ([`crate::auth::tokens::refresh::placeholder_digest`]).
 pub async fn enqueue_with_token<C: ConnectionTrait>(
     conn: &C,
     to: &str,

@@ -16,12 +16,12 @@ use tokio::sync::watch;
 
 use super::{Email, LOG_TARGET, NotifierSettings, Template, Transport, TransportError, db_time};
 use crate::{
+    auth::tokens::refresh,
     clock::Clock,
     entity::{
         outbox_messages::{self, Column, Entity as Outbox},
         verification_tokens,
     },
-    tokens::refresh,
 };
 
 /// What one pass did.

@@ -25,14 +25,14 @@ use super::{
 };
 use crate::{
     audit::{self, Event},
+    auth::sessions,
+    auth::tokens::refresh,
     context::Context,
     entity::{users, verification_tokens},
     error::{Conflict, DomainError, DomainResult, FieldViolation, Violations},
     idempotency::{self, RequestKey},
     notify,
     secret::SecretString,
-    sessions,
-    tokens::refresh,
 };
 
 pub const INVITE_PURPOSE: &str = "user_invite";

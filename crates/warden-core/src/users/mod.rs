@@ -5,14 +5,11 @@
 pub mod fields;
 pub mod import;
 pub mod invite;
-pub mod legacy_hash;
 pub mod lifecycle;
 pub mod listing;
 pub mod session_tokens;
 pub mod sign_in;
 pub mod view;
-
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
@@ -20,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use view::UserView;
 
-use crate::{clock::Clock, pagination::PageKey, password::Passwords};
+use crate::{auth::Auth, pagination::PageKey};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -49,27 +46,18 @@ impl Default for UserSettings {
 #[derive(Clone, Debug)]
 pub struct Users {
     pub db: DatabaseConnection,
-    pub clock: Arc<dyn Clock>,
-    pub passwords: Passwords,
+    pub auth: Auth,
     pub settings: UserSettings,
     pub page_key: PageKey,
 }
 
 impl Users {
-    pub fn new(
-        db: DatabaseConnection,
-        clock: Arc<dyn Clock>,
-        passwords: Passwords,
-        settings: UserSettings,
-        page_key: PageKey,
-    ) -> Self {
-        Self { db, clock, passwords, settings, page_key }
+    pub fn new(auth: Auth, settings: UserSettings, page_key: PageKey) -> Self {
+        Self { db: auth.db().clone(), auth, settings, page_key }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
-        // Microseconds: what PostgreSQL keeps, so stored and returned times agree.
-        use chrono::SubsecRound;
-        self.clock.now().trunc_subsecs(6)
+        self.auth.now()
     }
 
     pub fn settings(&self) -> &UserSettings {

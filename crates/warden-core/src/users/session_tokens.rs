@@ -11,11 +11,11 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use super::{Users, sign_in::UserTokens, view};
 use crate::{
     audit::{self, Event},
+    auth::sessions,
+    auth::tokens::access::{Claims, Subject},
     context::{Actor, Context},
     entity::{user_roles, users},
     error::{DomainError, DomainResult},
-    sessions,
-    tokens::access::{AccessTokens, Claims, Subject},
 };
 
 /// A valid end-user access token, as VerifyToken reports it.
@@ -30,9 +30,9 @@ impl Users {
     pub async fn refresh_session(
         &self,
         ctx: &Context,
-        tokens: &AccessTokens,
         presented: &str,
     ) -> DomainResult<UserTokens> {
+        let tokens = self.auth.tokens();
         let now = self.now();
         let (txn, session) = sessions::begin_refresh(
             &self.db,
@@ -69,11 +69,8 @@ impl Users {
 
     /// Checks an end user's access token: signature and claims, a live
     /// session, an active user, and not issued before the user's cut-off.
-    pub async fn verify_token(
-        &self,
-        tokens: &AccessTokens,
-        token: &str,
-    ) -> DomainResult<VerifiedToken> {
+    pub async fn verify_token(&self, token: &str) -> DomainResult<VerifiedToken> {
+        let tokens = self.auth.tokens();
         if token.is_empty() {
             return Err(DomainError::validation("token", "is required"));
         }

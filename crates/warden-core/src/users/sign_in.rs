@@ -1,31 +1,31 @@
-//! End-user sign-in with a password (SessionsService.CreateSession).
-//!
-//! An unknown identifier and a wrong password give the same error at the
-//! same cost (a dummy argon2id verification). Lockout is the admins' policy
-//! (`crate::lockout`) over the users table. A disabled account is only told
-//! after a correct password. A hash imported from another system (bcrypt,
-//! scrypt, pbkdf2, argon2i, older argon2id parameters) is verified and
-//! replaced with today's argon2id in the same transaction that opens the
-//! session. `must_change_password` (and MFA) answer a challenge, not tokens.
+//! End-user sign-in with a password (SessionsService.CreateSession): the
+//! account lookup (email, username or phone) and the final checks that
+//! `auth::sign_in` asks of each account kind. Lockout for known and unknown
+//! identifiers alike, the dummy hash and upgrading imported hashes are the
+//! shared sign-in's. A disabled account is only told after a correct
+//! password; `must_change_password` (and MFA) answer a challenge, not tokens.
 
-mod check;
+mod challenge;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{Users, fields, view};
 use crate::{
-    audit::{self, Event, Outcome},
+    audit::{self, Event},
+    auth::{
+        lockout::AccountKind,
+        password::MAX_PASSWORD_CHARS,
+        sessions,
+        sign_in::{Attempt, Proven, record_success},
+        tokens::access::Subject,
+    },
     context::{Actor, CallInfo, Context},
     email,
     entity::users,
     error::{DomainError, DomainResult},
-    lockout::{AccountKind, Counter, Lockout, LockoutSettings},
-    password::MAX_PASSWORD_CHARS,
     secret::SecretString,
-    sessions,
-    tokens::access::{AccessTokens, Subject},
 };
 
 /// How long a sign-in challenge token can be answered.
@@ -35,12 +35,8 @@ pub const CHALLENGE_TTL_SECONDS: i64 = 300;
 pub const PASSWORD_CHANGE_CHALLENGE: &str = "sign_in_password_change";
 pub const MFA_CHALLENGE: &str = "sign_in_mfa";
 
-/// What sign-in needs besides the users themselves.
-#[derive(Debug, Clone, Copy)]
-pub struct SignInPolicy<'a> {
-    pub tokens: &'a AccessTokens,
-    pub lockout: &'a LockoutSettings,
-}
+/// The audit action of end-user sign-ins, successful or not.
+const ACTION: &str = "user.sign_in";
 
 #[derive(Debug, Clone)]
 pub struct SignInRequest {
@@ -82,12 +78,7 @@ pub enum SignedIn {
 }
 
 impl Users {
-    pub async fn sign_in(
-        &self,
-        ctx: &Context,
-        policy: SignInPolicy<'_>,
-        request: SignInRequest,
-    ) -> DomainResult<SignedIn> {
+    pub async fn sign_in(&self, ctx: &Context, request: SignInRequest) -> DomainResult<SignedIn> {
         let mut violations = crate::Violations::new();
         if request.identifier.trim().is_empty() {
             violations.push("identifier", "is required");
@@ -100,30 +91,14 @@ impl Users {
         violations.finish()?;
 
         let (user, identifier) = self.find_by_identifier(&request.identifier).await?;
-        // An unknown identifier has a counter of its own: it locks like an account.
-        let user_id = user.as_ref().map(|u| u.id);
-        let counter = Counter::of(AccountKind::User, user_id, &identifier);
+        let attempt = Attempt { ctx, action: ACTION };
+        let Proven { account: user, rehash, upgraded_from } =
+            self.auth.check_password(attempt, &identifier, user, &request.password).await?;
         let now = self.now();
-        let lockout = Lockout::new(policy.lockout);
-        if let Err(err) = lockout.claim(&self.db, counter, now).await {
-            return self.refuse(ctx, user_id, err).await;
-        }
-        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        let (user, upgrade_from) =
-            match (self.check_password(&request.password, stored).await?, user) {
-                (check::Checked::Match { upgrade_from }, Some(user)) => (user, upgrade_from),
-                _ => {
-                    let err = lockout.record_failure(&self.db, counter, now).await?;
-                    return self.refuse(ctx, user_id, err).await;
-                }
-            };
         if !view::is_active_at(&user, now) {
-            return self.refuse(ctx, Some(user.id), DomainError::AccountDisabled).await;
+            let err = DomainError::AccountDisabled;
+            return self.auth.refuse(attempt, AccountKind::User, Some(user.id), err).await;
         }
-        let rehash = match upgrade_from {
-            Some(_) => Some(self.passwords.hash(&request.password).await?),
-            None => None,
-        };
         let challenge = if user.must_change_password {
             Some(ChallengeKind::PasswordChangeRequired)
         } else if user.mfa_enabled {
@@ -133,39 +108,30 @@ impl Users {
         };
         let ctx = Context { actor: Actor::User(user.id), ..ctx.clone() };
         let txn = crate::db::begin_write(&self.db).await?;
-        let mut update = users::Entity::update_many()
-            .col_expr(users::Column::FailedLoginCount, Expr::value(0))
-            .col_expr(users::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .col_expr(users::Column::LastFailedAt, Expr::value(Option::<DateTime<Utc>>::None));
-        if challenge.is_none() {
-            update = update.col_expr(users::Column::LastLoginAt, Expr::value(now));
-        }
-        if let Some(hash) = rehash {
-            update = update.col_expr(users::Column::PasswordHash, Expr::value(hash));
-        }
-        update.filter(users::Column::Id.eq(user.id)).exec(&txn).await?;
+        let signed_in_at = challenge.is_none().then_some(now);
+        record_success(&txn, AccountKind::User, user.id, rehash, signed_in_at).await?;
 
         if let Some(kind) = challenge {
-            let challenge = check::open_challenge(&txn, user.id, kind, now).await?;
+            let challenge = challenge::open_challenge(&txn, user.id, kind, now).await?;
             let event = Event::new("user.sign_in_challenge")
                 .target("user", user.id)
-                .meta("challenge", check::challenge_reason(kind));
-            audit::record(&txn, &ctx, with_upgrade(event, upgrade_from), now).await?;
+                .meta("challenge", challenge::challenge_reason(kind));
+            audit::record(&txn, &ctx, with_upgrade(event, upgraded_from), now).await?;
             txn.commit().await?;
             return Ok(SignedIn::Challenge(challenge));
         }
-        let ttl = Duration::seconds(policy.tokens.settings().refresh_ttl_seconds as i64);
+        let tokens = self.auth.tokens();
+        let ttl = Duration::seconds(tokens.settings().refresh_ttl_seconds as i64);
         let session =
             sessions::open(&txn, sessions::USER, user.id, &request.client, now, ttl).await?;
         let refresh_token = sessions::mint_refresh(&txn, &session, now).await?;
-        let event = Event::new("user.sign_in")
-            .target("user", user.id)
-            .meta("session_id", session.id.to_string());
-        audit::record(&txn, &ctx, with_upgrade(event, upgrade_from), now).await?;
+        let event =
+            Event::new(ACTION).target("user", user.id).meta("session_id", session.id.to_string());
+        audit::record(&txn, &ctx, with_upgrade(event, upgraded_from), now).await?;
         txn.commit().await?;
 
-        let audience = &policy.tokens.settings().user_audience;
-        let access = policy.tokens.issue(Subject::User, user.id, session.id, audience, now)?;
+        let audience = &tokens.settings().user_audience;
+        let access = tokens.issue(Subject::User, user.id, session.id, audience, now)?;
         Ok(SignedIn::Tokens(UserTokens {
             access_token: access.token,
             refresh_token,
@@ -202,21 +168,6 @@ impl Users {
         };
         let user = users::Entity::find().filter(filter).one(&self.db).await?;
         Ok((user, normalized))
-    }
-
-    /// Records a refused sign-in (its own row: nothing else changed) and answers `err`.
-    async fn refuse<T>(
-        &self,
-        ctx: &Context,
-        user: Option<Uuid>,
-        err: DomainError,
-    ) -> DomainResult<T> {
-        let mut event = Event::new("user.sign_in").outcome(Outcome::Failure, err.reason());
-        if let Some(user) = user {
-            event = event.target("user", user);
-        }
-        audit::record(&self.db, ctx, event, self.now()).await?;
-        Err(err)
     }
 }
 

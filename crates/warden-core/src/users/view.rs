@@ -9,9 +9,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use uuid::Uuid;
 
 use crate::{
+    auth::sessions::USER,
     entity::{sessions, user_identities, user_roles, users},
     error::DomainResult,
-    sessions::USER,
 };
 
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,8 @@
 use tonic::{Request, Response, Status};
 use warden_core::{
     DomainError,
-    admin_auth::{AdminFilter, AdminOrder, AdminUpdate, NewAdmin, SignedIn, principal_for},
+    admin_auth::{AdminFilter, AdminOrder, AdminUpdate, NewAdmin, SignedIn},
+    auth::credentials::admin_principal,
     entity::admins,
     pagination::PageRequest,
     secret::SecretString,
@@ -37,7 +38,7 @@ fn secret(value: String) -> SecretString {
 }
 
 pub fn admin_to_proto(admin: &admins::Model) -> pb::Admin {
-    let scopes = principal_for(admin, uuid::Uuid::nil()).scopes;
+    let scopes = admin_principal(admin, uuid::Uuid::nil()).scopes;
     pb::Admin {
         id: admin.id.to_string(),
         email: admin.email.clone(),
@@ -314,7 +315,7 @@ impl AdminAuthService for AdminAuthApi {
         &self,
         _request: Request<pb::GetJwksRequest>,
     ) -> Result<Response<pb::GetJwksResponse>, Status> {
-        let published = self.state.admin_auth.tokens().keys().published();
+        let published = self.state.auth.tokens().keys().published();
         let jwks_json = serde_json::json!({ "keys": published.iter().map(|k| k.to_json()).collect::<Vec<_>>() });
         let keys = published
             .into_iter()

@@ -6,7 +6,7 @@ use warden_core::{
     DomainError,
     context::CallInfo,
     secret::SecretString,
-    users::sign_in::{ChallengeKind, SignInPolicy, SignInRequest, SignedIn},
+    users::sign_in::{ChallengeKind, SignInRequest, SignedIn},
 };
 use warden_proto::v1::{
     self as pb, create_session_response, sessions_service_server::SessionsService,
@@ -52,42 +52,37 @@ impl SessionsService for SessionsApi {
         let ctx = context(&request);
         let call = call_info(&request);
         let body = request.into_inner();
-        let policy = SignInPolicy {
-            tokens: self.state.admin_auth.tokens(),
-            lockout: self.state.admin_auth.lockout(),
-        };
         let sign_in = SignInRequest {
             identifier: body.identifier,
             password: SecretString::new(body.password),
             client: client_call(body.client.as_ref(), call),
         };
-        let result =
-            match self.state.users.sign_in(&ctx, policy, sign_in).await.map_err(to_status)? {
-                SignedIn::Tokens(tokens) => {
-                    create_session_response::Result::Tokens(pb::SessionTokens {
-                        access_token: tokens.access_token,
-                        refresh_token: tokens.refresh_token.expose().to_owned(),
-                        expires_in: tokens.expires_in,
-                        session_id: tokens.session_id.to_string(),
-                        user_id: tokens.user_id.to_string(),
-                        device_token: String::new(),
-                    })
-                }
-                SignedIn::Challenge(challenge) => {
-                    let challenge_type = match challenge.kind {
-                        ChallengeKind::PasswordChangeRequired => {
-                            pb::ChallengeType::PasswordChangeRequired
-                        }
-                        ChallengeKind::MfaRequired => pb::ChallengeType::MfaRequired,
-                    };
-                    create_session_response::Result::Challenge(pb::Challenge {
-                        challenge_type: challenge_type as i32,
-                        challenge_token: challenge.token.expose().to_owned(),
-                        expires_at: Some(timestamp(challenge.expires_at)),
-                        ..Default::default()
-                    })
-                }
-            };
+        let result = match self.state.users.sign_in(&ctx, sign_in).await.map_err(to_status)? {
+            SignedIn::Tokens(tokens) => {
+                create_session_response::Result::Tokens(pb::SessionTokens {
+                    access_token: tokens.access_token,
+                    refresh_token: tokens.refresh_token.expose().to_owned(),
+                    expires_in: tokens.expires_in,
+                    session_id: tokens.session_id.to_string(),
+                    user_id: tokens.user_id.to_string(),
+                    device_token: String::new(),
+                })
+            }
+            SignedIn::Challenge(challenge) => {
+                let challenge_type = match challenge.kind {
+                    ChallengeKind::PasswordChangeRequired => {
+                        pb::ChallengeType::PasswordChangeRequired
+                    }
+                    ChallengeKind::MfaRequired => pb::ChallengeType::MfaRequired,
+                };
+                create_session_response::Result::Challenge(pb::Challenge {
+                    challenge_type: challenge_type as i32,
+                    challenge_token: challenge.token.expose().to_owned(),
+                    expires_at: Some(timestamp(challenge.expires_at)),
+                    ..Default::default()
+                })
+            }
+        };
         Ok(Response::new(pb::CreateSessionResponse { result: Some(result) }))
     }
 
@@ -99,12 +94,8 @@ impl SessionsService for SessionsApi {
         self.state.sign_in_limiter.check(peer).map_err(to_status)?;
         let ctx = context(&request);
         let body = request.into_inner();
-        let tokens = self
-            .state
-            .users
-            .refresh_session(&ctx, self.state.admin_auth.tokens(), &body.refresh_token)
-            .await
-            .map_err(to_status)?;
+        let tokens =
+            self.state.users.refresh_session(&ctx, &body.refresh_token).await.map_err(to_status)?;
         Ok(Response::new(pb::RefreshSessionResponse {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token.expose().to_owned(),
@@ -118,8 +109,7 @@ impl SessionsService for SessionsApi {
         request: Request<pb::VerifyTokenRequest>,
     ) -> Result<Response<pb::VerifyTokenResponse>, Status> {
         let body = request.into_inner();
-        let verified =
-            self.state.users.verify_token(self.state.admin_auth.tokens(), &body.token).await;
+        let verified = self.state.users.verify_token(&body.token).await;
         let answer = match verified {
             Ok(verified) => {
                 let claims = &verified.claims;

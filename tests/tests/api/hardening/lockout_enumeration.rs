@@ -9,9 +9,9 @@ use chrono::{Duration, Utc};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use tonic::transport::Channel;
 use warden_core::{
+    auth::lockout::{LockoutSettings, purge_expired},
     clock::{Clock, ManualClock},
     entity::{admins, sign_in_throttle, users},
-    lockout::{LockoutSettings, purge_expired},
     scope::ScopeSet,
 };
 use warden_proto::v1::{

@@ -6,9 +6,9 @@ use chrono::Duration;
 use sea_orm::{ColumnTrait, QueryFilter};
 use warden_core::{
     Violations,
+    auth::sessions,
     context::CallInfo,
     entity::sessions as session_rows,
-    sessions,
     users::fields::{self, UserFields},
 };
 

@@ -8,10 +8,10 @@ use prost_types::Timestamp;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use warden_core::{
     DomainError,
+    auth::sessions,
     clock::ManualClock,
     context::CallInfo,
     entity::{refresh_tokens, sessions as session_rows},
-    sessions,
 };
 use warden_proto::v1::set_password_request::PasswordSource as NewPassword;
 use warden_tests::Backend;

@@ -4,13 +4,13 @@
 use chrono::{Duration, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use warden_core::{
+    auth::sessions,
     context::CallInfo,
     entity::{
         mfa_devices, refresh_tokens, sessions as session_rows, user_identities, user_roles,
         verification_tokens,
     },
     secret::random_bytes,
-    sessions,
 };
 
 use super::*;

@@ -14,14 +14,13 @@ use chrono::{DateTime, Utc};
 
 use super::{ValidIdentity, identities, to_micros, write};
 use crate::{
+    auth::{legacy_hash, password::MAX_PASSWORD_CHARS},
     context::Context,
     error::{Conflict, DomainError, DomainResult, FieldViolation, Violations},
-    password::MAX_PASSWORD_CHARS,
     secret::SecretString,
     users::{
         Users,
         fields::{self, UserFields, ValidUser},
-        legacy_hash,
     },
 };
 
@@ -216,7 +215,7 @@ impl Importer<'_> {
                 if password.expose().chars().count() > MAX_PASSWORD_CHARS {
                     violations.push("password", "must be at most 1024 characters");
                 } else {
-                    violations.absorb(self.users.passwords.check_policy(
+                    violations.absorb(self.users.auth.passwords().check_policy(
                         "password",
                         password,
                         settings.min_password_chars,
@@ -286,7 +285,7 @@ impl Importer<'_> {
         let mut jobs = tokio::task::JoinSet::new();
         for (i, row) in batch.iter().enumerate() {
             if let Some(password) = row.password.clone() {
-                let passwords = self.users.passwords.clone();
+                let passwords = self.users.auth.passwords().clone();
                 jobs.spawn(async move { (i, passwords.hash(&password).await) });
             }
         }

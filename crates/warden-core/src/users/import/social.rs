@@ -7,11 +7,11 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 use super::{IdentityInput, identity, write::identity_row};
 use crate::{
     audit::{self, Event},
+    auth::password::MAX_PASSWORD_CHARS,
     context::Context,
     entity::{user_identities, users},
     error::{Conflict, DomainError, DomainResult, Violations},
     idempotency::{self, RequestKey},
-    password::MAX_PASSWORD_CHARS,
     secret::SecretString,
     unique::map_write_error,
     users::{
@@ -55,7 +55,7 @@ impl Users {
             if password.expose().chars().count() > MAX_PASSWORD_CHARS {
                 violations.push("password", "must be at most 1024 characters");
             } else {
-                violations.absorb(self.passwords.check_policy(
+                violations.absorb(self.auth.passwords().check_policy(
                     "password",
                     password,
                     self.settings.min_password_chars,
@@ -95,7 +95,7 @@ impl Users {
             return Err(DomainError::AlreadyExists(Conflict::SocialAccount));
         }
         let hash = match &request.password {
-            Some(password) => Some(self.passwords.hash(password).await?),
+            Some(password) => Some(self.auth.passwords().hash(password).await?),
             None => None,
         };
 

@@ -10,12 +10,12 @@ use uuid::Uuid;
 use super::{RESET_PURPOSE, issue, link, reserve};
 use crate::{
     audit::{self, Event},
+    auth::sessions,
     context::Context,
     entity::{users, verification_tokens},
     error::{DomainError, DomainResult, FieldViolation},
     notify,
     secret::SecretString,
-    sessions,
     users::Users,
 };
 

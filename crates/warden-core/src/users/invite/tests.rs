@@ -10,8 +10,8 @@ use chrono::{Duration, TimeZone, Utc};
 
 use super::*;
 use crate::{
+    auth::{Auth, password::PasswordSettings},
     clock::ManualClock,
-    password::{PasswordSettings, Passwords},
     users::UserSettings,
 };
 
@@ -22,16 +22,12 @@ async fn users() -> (tempfile::TempDir, Users, ManualClock) {
         .unwrap();
     crate::db::migrate(&db).await.unwrap();
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).single().unwrap());
-    let passwords =
-        Passwords::new(&PasswordSettings { memory_kib: 256, iterations: 1, ..Default::default() })
+    let fast = PasswordSettings { memory_kib: 256, iterations: 1, ..Default::default() };
+    let auth =
+        Auth::open(db, Arc::new(clock.clone()), &fast, Default::default(), Default::default())
+            .await
             .unwrap();
-    let users = Users::new(
-        db,
-        Arc::new(clock.clone()),
-        passwords,
-        UserSettings::default(),
-        crate::pagination::PageKey::ephemeral(),
-    );
+    let users = Users::new(auth, UserSettings::default(), crate::pagination::PageKey::ephemeral());
     (dir, users, clock)
 }
 

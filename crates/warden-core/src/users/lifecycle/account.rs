@@ -7,11 +7,11 @@ use uuid::Uuid;
 use super::{PasswordSource, generate_password, lock};
 use crate::{
     audit::{self, Event},
+    auth::sessions::{self, USER},
     context::Context,
     entity::users,
     error::{DomainResult, Violations},
     secret::SecretString,
-    sessions::{self, USER},
     users::{
         Users,
         view::{self, UserView},
@@ -142,7 +142,12 @@ impl Users {
         let min = self.settings.min_password_chars;
         let (password, generated) = match input.password {
             Some(PasswordSource::Given(given)) => {
-                violations.absorb(self.passwords.check_policy("new_password", &given, min, &[]))?;
+                violations.absorb(self.auth.passwords().check_policy(
+                    "new_password",
+                    &given,
+                    min,
+                    &[],
+                ))?;
                 (given, false)
             }
             Some(PasswordSource::Generate) => (generate_password(min), true),
@@ -153,7 +158,7 @@ impl Users {
             }
         };
         violations.finish()?;
-        let hash = self.passwords.hash(&password).await?;
+        let hash = self.auth.passwords().hash(&password).await?;
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
         let old = lock(&txn, input.id).await?;

@@ -95,7 +95,7 @@ impl Users {
             fields::validate(&mut violations, "", &input.fields, settings.max_metadata_bytes);
         let password = match &input.password {
             Some(PasswordSource::Given(given)) => {
-                violations.absorb(self.passwords.check_policy(
+                violations.absorb(self.auth.passwords().check_policy(
                     "password",
                     given,
                     settings.min_password_chars,
@@ -129,7 +129,7 @@ impl Users {
             return self.replay(id).await;
         }
 
-        let hash = self.passwords.hash(&password).await?;
+        let hash = self.auth.passwords().hash(&password).await?;
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
         let user = match fields::insert(&txn, &valid, Some(hash), now).await {

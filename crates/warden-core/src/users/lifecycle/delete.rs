@@ -15,13 +15,13 @@ use uuid::Uuid;
 use super::{find, lock};
 use crate::{
     audit::{self, Event},
+    auth::sessions::USER,
     context::Context,
     entity::{
         mfa_devices, refresh_tokens, sessions, user_identities, user_roles, users,
         verification_tokens,
     },
     error::DomainResult,
-    sessions::USER,
     users::Users,
 };
 

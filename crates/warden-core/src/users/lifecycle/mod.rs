@@ -25,9 +25,9 @@ pub use delete::DeletedRecords;
 pub use update::{OUTPUT_ONLY, UPDATABLE, UpdateUser};
 
 use crate::{
+    auth::password::MAX_PASSWORD_CHARS,
     entity::users,
     error::{DomainError, DomainResult},
-    password::MAX_PASSWORD_CHARS,
     secret::{SecretString, random_bytes},
 };
 

@@ -13,11 +13,11 @@ use uuid::Uuid;
 
 use crate::{
     audit::{self, Event, Outcome},
+    auth::tokens::refresh,
     context::{Actor, CallInfo, Context},
     entity::{refresh_tokens, sessions},
     error::{DomainError, DomainResult},
     secret::SecretString,
-    tokens::refresh,
 };
 
 pub const ADMIN: &str = "admin";

@@ -1,10 +1,10 @@
-//! Resolving a presented key to its principal, for the authorization layer.
+//! An API key presented as a credential -> its principal.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
-use super::{db_time, raw::prefix_of};
+use super::prefixed_secret::prefix_of;
 use crate::{
     entity::api_keys,
     error::{DomainError, DomainResult},
@@ -51,6 +51,12 @@ pub async fn authenticate<C: ConnectionTrait>(
         touch(db, key.id, now).await;
     }
     Ok(Principal { kind: PrincipalKind::ApiKey { key_id: key.id }, scopes })
+}
+
+/// Microseconds, as PostgreSQL keeps them, so a compare-and-set matches.
+fn db_time(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(6)
 }
 
 fn is_stale(last_used_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
