@@ -14,6 +14,7 @@ use crate::{
     context::{Actor, CallInfo, Context},
     entity::{refresh_tokens, sessions},
     error::{DomainError, DomainResult},
+    metrics::{self, Account},
     secret::SecretString,
     tokens::refresh,
 };
@@ -135,6 +136,7 @@ pub async fn begin_refresh(
         }
         Rotation::Rotated(_) => Err(DomainError::InvalidCredentials),
         Rotation::Reused(session) => {
+            metrics::refresh_reuse(Account::of_session(&session.principal_type));
             let (actor, action) = match session.principal_type.as_str() {
                 ADMIN => (Actor::Admin(session.principal_id), "admin.refresh_token_reuse"),
                 _ => (Actor::User(session.principal_id), "user.refresh_token_reuse"),

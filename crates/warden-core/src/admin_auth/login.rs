@@ -13,6 +13,7 @@ use crate::{
     entity::admins,
     error::{DomainError, DomainResult},
     lockout::{Columns, Lockout},
+    metrics::{self, Account, SignInOutcome},
     password::{MAX_PASSWORD_CHARS, Verified},
     secret::SecretString,
     sessions,
@@ -57,6 +58,9 @@ impl AdminAuth {
         match self.passwords.verify(password, Some(&admin.password_hash)).await? {
             Verified::NoMatch => {
                 let err = self.record_failure(&admin, now).await?;
+                if let DomainError::AccountLocked { .. } = err {
+                    metrics::lockout(Account::Admin);
+                }
                 self.fail(ctx, Some(&admin), err.reason(), err).await
             }
             Verified::Match { needs_rehash } => {
@@ -126,6 +130,7 @@ impl AdminAuth {
         let audience = self.tokens.settings().admin_audience.clone();
         let access = self.tokens.issue(Subject::Admin, admin.id, session.id, &audience, now)?;
         let admin = super::find_by_id(&self.db, admin.id).await?;
+        metrics::sign_in(Account::Admin, SignInOutcome::Success);
         Ok(SignedIn {
             admin,
             access_token: access.token,
@@ -147,6 +152,7 @@ impl AdminAuth {
             event = event.target("admin", admin.id);
         }
         audit::record(&self.db, ctx, event, self.now()).await?;
+        metrics::sign_in(Account::Admin, SignInOutcome::refused(&err));
         Err(err)
     }
 }

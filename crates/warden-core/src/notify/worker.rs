@@ -51,6 +51,7 @@ pub async fn run_worker(
         };
         let full = match pass {
             Ok((report, selected)) => {
+                crate::metrics::deliveries(&report);
                 if report != DeliveryReport::default() {
                     tracing::debug!(target: LOG_TARGET, ?report, "notifier pass");
                 }

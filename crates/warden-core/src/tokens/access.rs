@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::{TokenSettings, keys::KeyRing};
 use crate::{
     error::{DomainError, DomainResult},
+    metrics,
     secret::digest,
 };
 
@@ -122,7 +123,9 @@ impl AccessTokens {
             None => Arc::new(self.verify_signature(token)?),
             Some(cache) => {
                 let cache_key = digest(token.as_bytes());
-                match cache.get(&cache_key) {
+                let cached = cache.get(&cache_key);
+                metrics::token_cache(cached.is_some());
+                match cached {
                     Some(claims) => claims,
                     None => {
                         let claims = Arc::new(self.verify_signature(token)?);

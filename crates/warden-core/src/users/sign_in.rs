@@ -23,6 +23,7 @@ use crate::{
     entity::users,
     error::{DomainError, DomainResult},
     lockout::{Columns, Lockout},
+    metrics::{self, Account, SignInOutcome},
     password::MAX_PASSWORD_CHARS,
     secret::SecretString,
     sessions,
@@ -124,6 +125,9 @@ impl Users {
             self.check_password(&request.password, user.password_hash.as_deref()).await?
         else {
             let err = lockout.record_failure(&self.db, user.id, now).await?;
+            if let DomainError::AccountLocked { .. } = err {
+                metrics::lockout(Account::User);
+            }
             return self.refuse(ctx, Some(user.id), err).await;
         };
         if !view::is_active_at(&user, now) {
@@ -160,6 +164,7 @@ impl Users {
                 .meta("challenge", check::challenge_reason(kind));
             audit::record(&txn, &ctx, with_upgrade(event, upgrade_from), now).await?;
             txn.commit().await?;
+            metrics::sign_in(Account::User, SignInOutcome::Challenge);
             return Ok(SignedIn::Challenge(challenge));
         }
         let ttl = Duration::seconds(policy.tokens.settings().refresh_ttl_seconds as i64);
@@ -174,6 +179,7 @@ impl Users {
 
         let audience = &policy.tokens.settings().user_audience;
         let access = policy.tokens.issue(Subject::User, user.id, session.id, audience, now)?;
+        metrics::sign_in(Account::User, SignInOutcome::Success);
         Ok(SignedIn::Tokens(UserTokens {
             access_token: access.token,
             refresh_token,
@@ -213,6 +219,7 @@ impl Users {
             event = event.target("user", user);
         }
         audit::record(&self.db, ctx, event, self.now()).await?;
+        metrics::sign_in(Account::User, SignInOutcome::refused(&err));
         Err(err)
     }
 }
