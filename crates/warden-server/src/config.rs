@@ -43,6 +43,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub users: UserSettings,
     pub notifier: NotifierSettings,
+    pub metrics: crate::metrics::MetricsConfig,
 }
 
 /// Sign-in, tokens and passwords.
@@ -121,6 +122,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             users: UserSettings::default(),
             notifier: NotifierSettings::default(),
+            metrics: crate::metrics::MetricsConfig::default(),
         }
     }
 }

@@ -30,6 +30,7 @@ impl PeerLimiter {
     pub fn check(&self, peer: Option<IpAddr>) -> Result<(), DomainError> {
         let Some(peer) = peer else { return Ok(()) };
         self.limiter.check_key(&peer).map_err(|not_until| {
+            warden_core::metrics::rate_limited();
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             DomainError::RateLimited { retry_after: wait.max(Duration::from_secs(1)) }
         })?;

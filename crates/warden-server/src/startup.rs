@@ -28,6 +28,7 @@ use crate::{
     config::Config,
     grpc::Services,
     health::Health,
+    metrics::{Metrics, MetricsEndpoint},
     ratelimit::PeerLimiter,
     state::AppState,
     telemetry,
@@ -61,11 +62,17 @@ pub struct RunningServer {
     stop: Option<oneshot::Sender<()>>,
     stop_background: watch::Sender<bool>,
     serving: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    metrics: Option<MetricsEndpoint>,
 }
 
 impl RunningServer {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where `/metrics` is served, when `metrics.listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsEndpoint::local_addr)
     }
 
     /// NOT_SERVING first, then after the drain delay stop accepting and let
@@ -124,8 +131,9 @@ pub async fn start_with_clock(
         users,
         sign_in_limiter: PeerLimiter::new(&config.auth.rate_limit),
     };
+    let metrics = Metrics::new(db.clone(), config.database.max_connections);
     let (stop_background, background_stopped) = watch::channel(false);
-    spawn_background(&config, &state, background_stopped)?;
+    spawn_background(&config, &state, &metrics, background_stopped)?;
 
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let health = Health::new(reporter);
@@ -146,6 +154,9 @@ pub async fn start_with_clock(
     let services = Services::new(&state);
     let router = Server::builder()
         .max_connection_age(Duration::from_secs(config.server.max_connection_age_seconds.max(1)))
+        // Outermost: it times whole calls and sees denials, and its scope
+        // lets the layers and handlers inside count domain events.
+        .layer(metrics.grpc_layer())
         .layer(TraceLayer::new_for_grpc().make_span_with(telemetry::request_span))
         .layer(AuthzLayer::new(policy, Authenticator::new(db.clone(), clock, admin_auth)))
         .add_service(health_service)
@@ -159,6 +170,10 @@ pub async fn start_with_clock(
         .add_service(services.oauth_clients)
         .add_service(services.audit);
 
+    let metrics = match config.metrics.listen {
+        Some(listen) => Some(MetricsEndpoint::start(metrics, listen).await?),
+        None => None,
+    };
     let (stop, stopped) = oneshot::channel::<()>();
     let serving = tokio::spawn(router.serve_with_incoming_shutdown(
         // serve_with_incoming ignores Server::tcp_nodelay: set it here, or
@@ -181,6 +196,7 @@ pub async fn start_with_clock(
         stop: Some(stop),
         stop_background,
         serving: Some(serving),
+        metrics,
     })
 }
 
@@ -208,6 +224,7 @@ pub async fn admin_auth(
 fn spawn_background(
     config: &Config,
     state: &AppState,
+    metrics: &Metrics,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     if config.notifier.transport == notify::TransportKind::Log {
@@ -218,13 +235,13 @@ fn spawn_background(
     }
     let transport: Arc<dyn notify::Transport> =
         Arc::from(notify::transport_from(&config.notifier)?);
-    tokio::spawn(notify::run_worker(
+    tokio::spawn(metrics.domain_counters().scope(notify::run_worker(
         state.db.clone(),
         transport,
         state.clock.clone(),
         config.notifier.clone(),
         stop.clone(),
-    ));
+    )));
     let (db, clock, keys) =
         (state.db.clone(), state.clock.clone(), state.admin_auth.tokens().keys().clone());
     let mut stop = stop;
