@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+pub mod metrics;
 mod postgres;
 pub mod raw;
 
@@ -86,6 +87,7 @@ impl TestApp {
         config.auth.password.memory_kib = 1024;
         config.auth.password.iterations = 1;
         config.notifier.poll_interval_ms = 50;
+        config.metrics.listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
         tweak(&mut config);
 
         let server = warden_server::startup::start_with_clock(config.clone(), clock)

@@ -11,6 +11,7 @@ mod api_keys;
 mod audit_trail;
 mod authz_matrix;
 mod health;
+mod metrics;
 mod reflection;
 mod users_import;
 mod users_invite;
