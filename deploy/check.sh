@@ -9,17 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=${1:-${CARGO_TARGET_DIR:-target}/release/warden}
 
-# Names each step and says how long the previous one took.
-step() {
-  if [[ -n ${step_name:-} ]]; then
-    echo "-- deploy: $step_name took $((SECONDS - step_started)) s"
-  fi
-  step_name=$1
-  step_started=$SECONDS
-  if [[ -n $step_name ]]; then
-    echo "== deploy: $step_name"
-  fi
-}
+STEP_PREFIX=deploy
+source .ci/steps.sh
 
 step "tools"
 if [[ ! -x deploy/.venv/bin/python ]]; then

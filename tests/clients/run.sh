@@ -17,17 +17,8 @@ if [[ ! -x $bin ]]; then
 fi
 export WARDEN_BIN=$(realpath "$bin")
 
-# Names each step and says how long the previous one took.
-step() {
-  if [[ -n ${step_name:-} ]]; then
-    echo "-- clients: $step_name took $((SECONDS - step_started)) s"
-  fi
-  step_name=$1
-  step_started=$SECONDS
-  if [[ -n $step_name ]]; then
-    echo "== clients: $step_name"
-  fi
-}
+STEP_PREFIX=clients
+source .ci/steps.sh
 
 step "toolchains"
 # Name the -1-5- package: without it apt picks golang/protobuf 1.3, whose

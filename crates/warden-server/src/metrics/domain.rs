@@ -38,36 +38,24 @@ impl Collector for DomainCollector {
             ConstCounter::new(*n).encode(family.encode_family(&labels)?)?;
         }
 
-        let mut family = encoder.encode_descriptor(
+        counters(
+            &mut encoder,
             "warden_lockouts",
             "Accounts locked after too many wrong passwords.",
-            None,
-            MetricType::Counter,
+            ("account", &counts.lockouts.map(|(account, n)| (account.as_str(), n))),
         )?;
-        for (account, n) in counts.lockouts {
-            ConstCounter::new(n).encode(family.encode_family(&[("account", account.as_str())])?)?;
-        }
-
-        let mut family = encoder.encode_descriptor(
+        counters(
+            &mut encoder,
             "warden_refresh_token_reuse",
             "Rotated refresh tokens presented again; each revoked its session.",
-            None,
-            MetricType::Counter,
+            ("account", &counts.refresh_reuse.map(|(account, n)| (account.as_str(), n))),
         )?;
-        for (account, n) in counts.refresh_reuse {
-            ConstCounter::new(n).encode(family.encode_family(&[("account", account.as_str())])?)?;
-        }
-
-        let mut family = encoder.encode_descriptor(
+        counters(
+            &mut encoder,
             "warden_token_verification_cache",
             "Access-token signature checks answered from the cache (hit) or computed (miss).",
-            None,
-            MetricType::Counter,
+            ("result", &[("hit", counts.token_cache_hits), ("miss", counts.token_cache_misses)]),
         )?;
-        for (result, n) in [("hit", counts.token_cache_hits), ("miss", counts.token_cache_misses)] {
-            ConstCounter::new(n).encode(family.encode_family(&[("result", result)])?)?;
-        }
-
         let family = encoder.encode_descriptor(
             "warden_rate_limited_calls",
             "Sign-in calls refused by the per-peer rate limit.",
@@ -75,20 +63,19 @@ impl Collector for DomainCollector {
             MetricType::Counter,
         )?;
         ConstCounter::new(counts.rate_limited).encode(family)?;
-
-        let mut family = encoder.encode_descriptor(
+        counters(
+            &mut encoder,
             "warden_outbox_deliveries",
             "Outbox send attempts by result: delivered, retried (failed, will retry) or failed (for good).",
-            None,
-            MetricType::Counter,
+            (
+                "result",
+                &[
+                    ("delivered", counts.delivered),
+                    ("retried", counts.delivery_retries),
+                    ("failed", counts.delivery_failures),
+                ],
+            ),
         )?;
-        for (result, n) in [
-            ("delivered", counts.delivered),
-            ("retried", counts.delivery_retries),
-            ("failed", counts.delivery_failures),
-        ] {
-            ConstCounter::new(n).encode(family.encode_family(&[("result", result)])?)?;
-        }
 
         let depth = self.outbox_depth.lock().ok().and_then(|depth| *depth);
         if let Some(depth) = depth {
@@ -121,4 +108,18 @@ impl Collector for DomainCollector {
         }
         Ok(())
     }
+}
+
+/// A counter family with one label: `name_total{label="value"} n` per value.
+fn counters(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    (label, values): (&str, &[(&str, u64)]),
+) -> Result<(), std::fmt::Error> {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for &(value, n) in values {
+        ConstCounter::new(n).encode(family.encode_family(&[(label, value)])?)?;
+    }
+    Ok(())
 }
