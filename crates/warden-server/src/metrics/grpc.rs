@@ -13,6 +13,7 @@
 
 use std::{
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::Instant,
 };
@@ -158,12 +159,12 @@ impl GrpcMetrics {
 /// counters scope so the use cases' hooks count into this server.
 #[derive(Clone)]
 pub struct GrpcMetricsLayer {
-    metrics: std::sync::Arc<GrpcMetrics>,
+    metrics: Arc<GrpcMetrics>,
     domain: DomainCounters,
 }
 
 impl GrpcMetricsLayer {
-    pub(super) fn new(metrics: std::sync::Arc<GrpcMetrics>, domain: DomainCounters) -> Self {
+    pub(super) fn new(metrics: Arc<GrpcMetrics>, domain: DomainCounters) -> Self {
         Self { metrics, domain }
     }
 }
@@ -215,7 +216,7 @@ where
 
 /// One call in flight; records `handled` and the duration exactly once.
 struct CallRecord {
-    metrics: std::sync::Arc<GrpcMetrics>,
+    metrics: Arc<GrpcMetrics>,
     labels: MethodLabels,
     start: Instant,
     done: bool,
