@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod mail;
+pub mod metrics;
 mod postgres;
 pub mod proxy;
 pub mod raw;
@@ -104,6 +105,7 @@ impl TestApp {
         config.auth.password.memory_kib = 1024;
         config.auth.password.iterations = 1;
         config.notifier.poll_interval_ms = 50;
+        config.metrics.listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
         let mail = warden_core::notify::smtp_sink::SmtpSink::start().await;
         config.notifier.transport = warden_core::notify::TransportKind::Smtp;
         config.notifier.smtp.host = "127.0.0.1".into();

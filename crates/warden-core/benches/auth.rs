@@ -28,10 +28,11 @@ fn token_verification(c: &mut Criterion) {
         warden_core::db::migrate(&db).await.unwrap();
         KeyRing::open(&db, Utc::now()).await.unwrap()
     });
-    let cached = AccessTokens::new(ring.clone(), TokenSettings::default());
+    let cached = AccessTokens::new(ring.clone(), TokenSettings::default(), Default::default());
     let uncached = AccessTokens::new(
         ring,
         TokenSettings { verify_cache_seconds: 0, ..TokenSettings::default() },
+        Default::default(),
     );
     let now = Utc::now();
     let token =

@@ -62,7 +62,9 @@ async fn fresh_users(passwords: &Passwords) -> (Users, tempfile::TempDir) {
         AccessTokens::new(
             KeyRing::open(&db, chrono::Utc::now()).await.unwrap(),
             Default::default(),
+            Default::default(),
         ),
+        Default::default(),
         Default::default(),
     );
     let users =

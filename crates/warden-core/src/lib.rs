@@ -12,6 +12,7 @@ pub mod email;
 pub mod entity;
 pub mod error;
 pub mod idempotency;
+pub mod metrics;
 pub mod notify;
 pub mod pagination;
 pub mod principal;

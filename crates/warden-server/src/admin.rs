@@ -22,7 +22,7 @@ pub async fn bootstrap(config: &Config, flags: &BootstrapFlags) -> anyhow::Resul
     let password = SecretString::new(password.trim_end_matches(['\r', '\n']).to_owned());
     let db = startup::open_database(config, true).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let auth = startup::auth(config, &db, &clock).await?;
+    let auth = startup::auth(config, &db, &clock, Default::default()).await?;
     let admin_auth = AdminAuth::new(auth, config.auth.password_reset.clone());
     match admin_auth.bootstrap(&flags.email, &password, &flags.name).await {
         Ok(Bootstrap::Created(id)) => tracing::info!(admin_id = %id, "first admin created"),

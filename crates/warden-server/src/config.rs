@@ -42,6 +42,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub users: UserSettings,
     pub notifier: NotifierSettings,
+    pub metrics: crate::metrics::MetricsConfig,
 }
 
 /// Sign-in, tokens and passwords.
@@ -120,6 +121,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             users: UserSettings::default(),
             notifier: NotifierSettings::default(),
+            metrics: crate::metrics::MetricsConfig::default(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! gRPC health: SERVING once migrations are done, NOT_SERVING while the
 //! database does not answer, and NOT_SERVING from the moment shutdown begins.
+//! [`LIVENESS`] alone says only that the process serves gRPC.
 
 use std::{
     sync::{
@@ -12,6 +13,11 @@ use std::{
 use sea_orm::DatabaseConnection;
 use tonic_health::{ServingStatus, server::HealthReporter};
 use warden_proto::METHODS;
+
+/// SERVING whenever the server answers at all, whatever the database does:
+/// Kubernetes' liveness probe asks for it, so an outage makes pods unready
+/// (the `""` status) but never restarts them, which could not help.
+pub const LIVENESS: &str = "liveness";
 
 /// Every name health answers for: the whole server ("") and each service.
 fn service_names() -> Vec<String> {
@@ -45,6 +51,7 @@ impl Health {
         for name in service_names() {
             self.reporter.set_service_status(name, status).await;
         }
+        self.reporter.set_service_status(LIVENESS, ServingStatus::Serving).await;
     }
 
     pub async fn begin_shutdown(&self) {

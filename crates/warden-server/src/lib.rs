@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod grpc;
 pub mod health;
+pub mod metrics;
 pub mod ratelimit;
 pub mod startup;
 pub mod state;

@@ -8,21 +8,22 @@ use governor::{
     clock::{Clock as _, DefaultClock},
     state::keyed::DefaultKeyedStateStore,
 };
-use warden_core::DomainError;
+use warden_core::{DomainError, metrics::DomainCounters};
 
 use crate::config::RateLimitConfig;
 
 #[derive(Clone)]
 pub struct PeerLimiter {
     limiter: Arc<RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock>>,
+    counters: DomainCounters,
 }
 
 impl PeerLimiter {
-    pub fn new(config: &RateLimitConfig) -> Self {
+    pub fn new(config: &RateLimitConfig, counters: DomainCounters) -> Self {
         let per_minute = NonZeroU32::new(config.per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.burst.max(1)).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::per_minute(per_minute).allow_burst(burst);
-        Self { limiter: Arc::new(RateLimiter::keyed(quota)) }
+        Self { limiter: Arc::new(RateLimiter::keyed(quota)), counters }
     }
 
     /// Takes one call from `peer`'s budget. Calls without a known peer (never
@@ -30,6 +31,7 @@ impl PeerLimiter {
     pub fn check(&self, peer: Option<IpAddr>) -> Result<(), DomainError> {
         let Some(peer) = peer else { return Ok(()) };
         self.limiter.check_key(&peer).map_err(|not_until| {
+            self.counters.rate_limited();
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             DomainError::RateLimited { retry_after: wait.max(Duration::from_secs(1)) }
         })?;

@@ -17,6 +17,7 @@ use warden_core::{
     admin_auth::AdminAuth,
     auth::Auth,
     clock::{Clock, SystemClock},
+    metrics::DomainCounters,
     notify,
     pagination::PageKey,
     users::Users,
@@ -27,6 +28,7 @@ use crate::{
     config::Config,
     grpc::Services,
     health::Health,
+    metrics::{Metrics, MetricsEndpoint},
     ratelimit::PeerLimiter,
     state::AppState,
     telemetry,
@@ -61,11 +63,17 @@ pub struct RunningServer {
     stop: Option<oneshot::Sender<()>>,
     stop_background: watch::Sender<bool>,
     serving: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    metrics: Option<MetricsEndpoint>,
 }
 
 impl RunningServer {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where `/metrics` is served, when `metrics.listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsEndpoint::local_addr)
     }
 
     /// NOT_SERVING first, then after the drain delay stop accepting and let
@@ -113,7 +121,9 @@ pub async fn start_with_clock(
 ) -> anyhow::Result<RunningServer> {
     let policy = Policy::from_proto().map_err(anyhow::Error::msg)?;
     let db = open_database(&config, config.database.migrate_on_start).await?;
-    let auth = auth(&config, &db, &clock).await?;
+    // Every domain counter of this server, read by its /metrics.
+    let counters = DomainCounters::default();
+    let auth = auth(&config, &db, &clock, counters.clone()).await?;
     let admin_auth = AdminAuth::new(auth.clone(), config.auth.password_reset.clone());
     let page_key =
         PageKey::load(&db, clock.now()).await.context("cannot load the page-token key")?;
@@ -124,9 +134,10 @@ pub async fn start_with_clock(
         auth,
         admin_auth: admin_auth.clone(),
         users,
-        sign_in_limiter: PeerLimiter::new(&config.auth.rate_limit),
+        sign_in_limiter: PeerLimiter::new(&config.auth.rate_limit, counters.clone()),
         page_key,
     };
+    let metrics = Metrics::new(db.clone(), config.database.max_connections, counters);
     let (stop_background, background_stopped) = watch::channel(false);
     spawn_background(&config, &state, background_stopped)?;
 
@@ -149,6 +160,9 @@ pub async fn start_with_clock(
     let services = Services::new(&state);
     let router = Server::builder()
         .max_connection_age(Duration::from_secs(config.server.max_connection_age_seconds.max(1)))
+        // Outermost: it times whole calls and sees denials, and its scope
+        // lets the layers and handlers inside count domain events.
+        .layer(metrics.grpc_layer())
         .layer(TraceLayer::new_for_grpc().make_span_with(telemetry::request_span))
         .layer(AuthzLayer::new(policy, state.auth.clone()))
         .add_service(health_service)
@@ -162,6 +176,10 @@ pub async fn start_with_clock(
         .add_service(services.oauth_clients)
         .add_service(services.audit);
 
+    let metrics = match config.metrics.listen {
+        Some(listen) => Some(MetricsEndpoint::start(metrics, listen).await?),
+        None => None,
+    };
     let (stop, stopped) = oneshot::channel::<()>();
     let serving = tokio::spawn(router.serve_with_incoming_shutdown(
         // serve_with_incoming ignores Server::tcp_nodelay: set it here, or
@@ -188,6 +206,7 @@ pub async fn start_with_clock(
         stop: Some(stop),
         stop_background,
         serving: Some(serving),
+        metrics,
     })
 }
 
@@ -199,9 +218,11 @@ pub async fn auth(
     config: &Config,
     db: &DatabaseConnection,
     clock: &Arc<dyn Clock>,
+    counters: DomainCounters,
 ) -> anyhow::Result<Auth> {
-    let auth = &config.auth;
-    Auth::open(db.clone(), clock.clone(), &auth.password, auth.tokens.clone(), auth.lockout.clone())
+    let settings = &config.auth;
+    let (tokens, lockout) = (settings.tokens.clone(), settings.lockout.clone());
+    Auth::open(db.clone(), clock.clone(), &settings.password, tokens, lockout, counters)
         .await
         .context("cannot load signing keys")
 }
@@ -248,6 +269,7 @@ fn spawn_background(
         state.clock.clone(),
         config.notifier.clone(),
         stop.clone(),
+        state.auth.counters().clone(),
     ));
     tokio::spawn(purge_sign_in_counters(
         state.db.clone(),

@@ -50,6 +50,8 @@ async fn not_serving_while_postgres_is_unreachable() {
     let postgres = app.postgres().expect("postgres backend");
     postgres.drop_now().await;
     wait_for(&app, ServingStatus::NotServing).await;
+    // Unready, yet alive: the liveness probe must not restart the pod.
+    assert_eq!(status_of(&app, warden_server::health::LIVENESS).await, ServingStatus::Serving);
     postgres.recreate().await;
     wait_for(&app, ServingStatus::Serving).await;
 }

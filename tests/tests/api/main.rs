@@ -12,6 +12,7 @@ mod audit_trail;
 mod authz_matrix;
 mod hardening;
 mod health;
+mod metrics;
 mod reflection;
 mod users_import;
 mod users_invite;

@@ -55,7 +55,9 @@ impl AdminAuth {
             let err = DomainError::AccountDisabled;
             return self.auth.refuse(attempt, AccountKind::Admin, Some(admin.id), err).await;
         }
-        self.succeed(ctx, admin, rehash, self.now()).await
+        let signed_in = self.succeed(ctx, admin, rehash, self.now()).await?;
+        self.auth.count_sign_in(AccountKind::Admin, false);
+        Ok(signed_in)
     }
 
     async fn succeed(

@@ -22,6 +22,7 @@ impl AdminAuth {
             sessions::ADMIN,
             now,
             self.auth.tokens().settings().refresh_idle(),
+            self.auth.counters(),
         )
         .await?;
         let admin = super::find_by_id(&txn, session.principal_id).await.map_err(gone)?;

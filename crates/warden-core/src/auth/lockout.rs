@@ -73,6 +73,15 @@ impl AccountKind {
     }
 }
 
+impl From<AccountKind> for crate::metrics::Account {
+    fn from(kind: AccountKind) -> Self {
+        match kind {
+            AccountKind::Admin => Self::Admin,
+            AccountKind::User => Self::User,
+        }
+    }
+}
+
 /// The counter an attempt charges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counter {

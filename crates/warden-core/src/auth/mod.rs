@@ -25,7 +25,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::DatabaseConnection;
 
-use crate::{clock::Clock, error::DomainResult};
+use crate::{clock::Clock, error::DomainResult, metrics::DomainCounters};
 use lockout::LockoutSettings;
 use password::{PasswordSettings, Passwords};
 use tokens::{TokenSettings, access::AccessTokens, keys::KeyRing};
@@ -38,6 +38,7 @@ pub struct Auth {
     passwords: Passwords,
     tokens: AccessTokens,
     lockout: LockoutSettings,
+    counters: DomainCounters,
 }
 
 impl Auth {
@@ -47,8 +48,9 @@ impl Auth {
         passwords: Passwords,
         tokens: AccessTokens,
         lockout: LockoutSettings,
+        counters: DomainCounters,
     ) -> Self {
-        Self { db, clock, passwords, tokens, lockout }
+        Self { db, clock, passwords, tokens, lockout, counters }
     }
 
     /// Loads the signing keys (creating the first on a fresh database) and
@@ -60,10 +62,12 @@ impl Auth {
         passwords: &PasswordSettings,
         tokens: TokenSettings,
         lockout: LockoutSettings,
+        counters: DomainCounters,
     ) -> DomainResult<Self> {
         let keys = KeyRing::open(&db, clock.now()).await?;
         let passwords = Passwords::new(passwords)?;
-        Ok(Self::new(db, clock, passwords, AccessTokens::new(keys, tokens), lockout))
+        let tokens = AccessTokens::new(keys, tokens, counters.clone());
+        Ok(Self::new(db, clock, passwords, tokens, lockout, counters))
     }
 
     /// The database the services read and write; service modules take it
@@ -87,6 +91,11 @@ impl Auth {
 
     pub fn lockout(&self) -> &LockoutSettings {
         &self.lockout
+    }
+
+    /// This server's domain counters, for metrics.
+    pub fn counters(&self) -> &DomainCounters {
+        &self.counters
     }
 
     /// Now, to the microsecond: what PostgreSQL keeps, so stored and

@@ -17,6 +17,7 @@ use crate::{
     context::{Actor, CallInfo, Context},
     entity::{refresh_tokens, sessions},
     error::{DomainError, DomainResult},
+    metrics::{Account, DomainCounters},
     secret::SecretString,
 };
 
@@ -147,6 +148,7 @@ pub async fn begin_refresh(
     principal_type: &str,
     now: DateTime<Utc>,
     idle: Duration,
+    counters: &DomainCounters,
 ) -> DomainResult<(DatabaseTransaction, sessions::Model)> {
     if presented.is_empty() {
         return Err(DomainError::validation("refresh_token", "is required"));
@@ -158,6 +160,7 @@ pub async fn begin_refresh(
         }
         Rotation::Rotated(_) => Err(DomainError::InvalidCredentials),
         Rotation::Reused(session) => {
+            counters.refresh_reuse(Account::of_session(&session.principal_type));
             let (actor, action) = match session.principal_type.as_str() {
                 ADMIN => (Actor::Admin(session.principal_id), "admin.refresh_token_reuse"),
                 _ => (Actor::User(session.principal_id), "user.refresh_token_reuse"),

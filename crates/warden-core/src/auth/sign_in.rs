@@ -29,6 +29,7 @@ use crate::{
     context::Context,
     entity::{admins, users},
     error::{DomainError, DomainResult},
+    metrics::SignInOutcome,
     secret::SecretString,
 };
 
@@ -101,6 +102,9 @@ impl Auth {
         let (Some(upgrade_from), Some(account)) = (self.verify(password, stored).await?, found)
         else {
             let err = lockout.record_failure(&self.db, counter, now).await?;
+            if matches!(err, DomainError::AccountLocked { .. }) {
+                self.counters.lockout(A::KIND.into());
+            }
             return self.refuse(attempt, A::KIND, account_id, err).await;
         };
         let rehash = match upgrade_from {
@@ -124,7 +128,14 @@ impl Auth {
             event = event.target(kind.as_str(), id);
         }
         audit::record(&self.db, attempt.ctx, event, self.now()).await?;
+        self.counters.sign_in(kind.into(), SignInOutcome::refused(&err));
         Err(err)
+    }
+
+    /// Counts a sign-in that got past the password: tokens, or a challenge.
+    pub fn count_sign_in(&self, kind: AccountKind, challenged: bool) {
+        let outcome = if challenged { SignInOutcome::Challenge } else { SignInOutcome::Success };
+        self.counters.sign_in(kind.into(), outcome);
     }
 
     /// `None`: no match. `Some(family)`: a match, naming the stored hash's

@@ -252,6 +252,7 @@ async fn worker_delivers_and_stops_on_shutdown() {
         Arc::new(clock.clone()),
         settings,
         shutdown,
+        Default::default(),
     ));
     // A bound on waiting, not a timing assertion.
     for _ in 0..500 {

@@ -22,6 +22,7 @@ use crate::{
         outbox_messages::{self, Column, Entity as Outbox},
         verification_tokens,
     },
+    metrics::DomainCounters,
 };
 
 /// What one pass did.
@@ -45,6 +46,7 @@ pub async fn run_worker(
     clock: Arc<dyn Clock>,
     settings: NotifierSettings,
     mut shutdown: watch::Receiver<bool>,
+    counters: DomainCounters,
 ) {
     let idle = Duration::from_millis(settings.poll_interval_ms.max(10));
     tracing::info!(target: LOG_TARGET, transport = ?transport, "notifier worker started");
@@ -55,6 +57,7 @@ pub async fn run_worker(
         };
         let full = match pass {
             Ok((report, selected)) => {
+                counters.deliveries(&report);
                 if report != DeliveryReport::default() {
                     tracing::debug!(target: LOG_TARGET, ?report, "notifier pass");
                 }

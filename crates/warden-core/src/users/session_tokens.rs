@@ -41,6 +41,7 @@ impl Users {
             sessions::USER,
             now,
             tokens.settings().refresh_idle(),
+            self.auth.counters(),
         )
         .await?;
         let user = users::Entity::find_by_id(session.principal_id)

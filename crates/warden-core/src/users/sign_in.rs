@@ -118,6 +118,7 @@ impl Users {
                 .meta("challenge", challenge::challenge_reason(kind));
             audit::record(&txn, &ctx, with_upgrade(event, upgraded_from), now).await?;
             txn.commit().await?;
+            self.auth.count_sign_in(AccountKind::User, true);
             return Ok(SignedIn::Challenge(challenge));
         }
         let tokens = self.auth.tokens();
@@ -132,6 +133,7 @@ impl Users {
 
         let audience = &tokens.settings().user_audience;
         let access = tokens.issue(Subject::User, user.id, session.id, audience, now)?;
+        self.auth.count_sign_in(AccountKind::User, false);
         Ok(SignedIn::Tokens(UserTokens {
             access_token: access.token,
             refresh_token,

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::{TokenSettings, keys::KeyRing};
 use crate::{
     error::{DomainError, DomainResult},
+    metrics::DomainCounters,
     secret::digest,
 };
 
@@ -60,6 +61,7 @@ pub struct AccessTokens {
     /// digest(token) -> verified claims; expiry is re-checked on every hit.
     /// `None` when `verify_cache_seconds` is 0.
     verified: Option<Cache<Vec<u8>, Arc<Claims>>>,
+    counters: DomainCounters,
 }
 
 impl std::fmt::Debug for AccessTokens {
@@ -69,14 +71,14 @@ impl std::fmt::Debug for AccessTokens {
 }
 
 impl AccessTokens {
-    pub fn new(keys: KeyRing, settings: TokenSettings) -> Self {
+    pub fn new(keys: KeyRing, settings: TokenSettings, counters: DomainCounters) -> Self {
         let verified = (settings.verify_cache_seconds > 0).then(|| {
             Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(StdDuration::from_secs(settings.verify_cache_seconds))
                 .build()
         });
-        Self { keys, settings, verified }
+        Self { keys, settings, verified, counters }
     }
 
     pub fn keys(&self) -> &KeyRing {
@@ -128,7 +130,9 @@ impl AccessTokens {
             None => Arc::new(self.verify_signature(token)?),
             Some(cache) => {
                 let cache_key = digest(token.as_bytes());
-                match cache.get(&cache_key) {
+                let cached = cache.get(&cache_key);
+                self.counters.token_cache(cached.is_some());
+                match cached {
                     Some(claims) => claims,
                     None => {
                         let claims = Arc::new(self.verify_signature(token)?);

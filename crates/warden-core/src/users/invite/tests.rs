@@ -23,10 +23,9 @@ async fn users() -> (tempfile::TempDir, Users, ManualClock) {
     crate::db::migrate(&db).await.unwrap();
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).single().unwrap());
     let fast = PasswordSettings { memory_kib: 256, iterations: 1, ..Default::default() };
-    let auth =
-        Auth::open(db, Arc::new(clock.clone()), &fast, Default::default(), Default::default())
-            .await
-            .unwrap();
+    let clock_arc = Arc::new(clock.clone());
+    let defaults = (Default::default(), Default::default(), Default::default());
+    let auth = Auth::open(db, clock_arc, &fast, defaults.0, defaults.1, defaults.2).await.unwrap();
     let users = Users::new(auth, UserSettings::default(), crate::pagination::PageKey::ephemeral());
     (dir, users, clock)
 }
