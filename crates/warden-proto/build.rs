@@ -4,7 +4,7 @@
 
 use std::{env, fmt::Write as _, fs, path::PathBuf};
 
-use prost_reflect::{DescriptorPool, Value};
+use prost_reflect::{DescriptorPool, ReflectMessage, Value};
 
 const PACKAGE: &str = "warden.v1";
 
@@ -39,13 +39,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_with_config(config, &protos, &includes)?;
 
     let descriptor_bytes = fs::read(&descriptor_path)?;
-    let table = access_table(&descriptor_bytes)?;
-    fs::write(out_dir.join("access_table.rs"), table)?;
+    let pool = DescriptorPool::decode(descriptor_bytes.as_slice())?;
+    fs::write(out_dir.join("access_table.rs"), access_table(&pool)?)?;
+    fs::write(out_dir.join("field_behavior.rs"), field_behavior_table(&pool)?)?;
     Ok(())
 }
 
-fn access_table(descriptor_bytes: &[u8]) -> Result<String, Box<dyn std::error::Error>> {
-    let pool = DescriptorPool::decode(descriptor_bytes)?;
+fn access_table(pool: &DescriptorPool) -> Result<String, Box<dyn std::error::Error>> {
     let access_ext = pool
         .get_extension_by_name(&format!("{PACKAGE}.access"))
         .ok_or("options.proto must define the warden.v1.access method option")?;
@@ -64,21 +64,26 @@ fn access_table(descriptor_bytes: &[u8]) -> Result<String, Box<dyn std::error::E
             let Value::Message(access) = access.as_ref() else {
                 return Err(format!("{path}: access option is not a message").into());
             };
-            let scope = match access.get_field_by_name("scope").as_deref() {
-                Some(Value::String(s)) => s.clone(),
-                _ => String::new(),
+            // `rule` is a oneof: at most one is set, and it must be a real rule.
+            let set = |name: &str| {
+                access.descriptor().get_field_by_name(name).filter(|f| access.has_field(f))
             };
-            let flag = |name: &str| {
-                matches!(access.get_field_by_name(name).as_deref(), Some(Value::Bool(true)))
-            };
-            let (public, authenticated) = (flag("public"), flag("authenticated"));
-            let variant = match (scope.is_empty(), public, authenticated) {
-                (false, false, false) => format!("Access::Scope({scope:?})"),
-                (true, true, false) => "Access::Public".to_owned(),
-                (true, false, true) => "Access::Authenticated".to_owned(),
+            let variant = match (set("scope"), set("public"), set("authenticated")) {
+                (Some(field), None, None) => match access.get_field(&field).as_ref() {
+                    Value::String(scope) if !scope.is_empty() => {
+                        format!("Access::Scope({scope:?})")
+                    }
+                    _ => return Err(format!("{path}: access scope is empty").into()),
+                },
+                (None, Some(field), None) if access.get_field(&field).as_bool() == Some(true) => {
+                    "Access::Public".to_owned()
+                }
+                (None, None, Some(field)) if access.get_field(&field).as_bool() == Some(true) => {
+                    "Access::Authenticated".to_owned()
+                }
                 _ => {
                     return Err(format!(
-                        "{path}: access option must set exactly one of scope, public, authenticated"
+                        "{path}: the access option must set its rule: a scope, public: true or authenticated: true"
                     )
                     .into());
                 }
@@ -103,6 +108,67 @@ fn access_table(descriptor_bytes: &[u8]) -> Result<String, Box<dyn std::error::E
         writeln!(
             out,
             "    MethodAccess {{ path: {path:?}, access: {variant}, client_streaming: {client_streaming}, server_streaming: {server_streaming} }},"
+        )?;
+    }
+    out.push_str("];\n");
+    Ok(out)
+}
+
+/// For every resource message (one with an IDENTIFIER field), which paths an
+/// `update_mask` may name and why the others may not, from
+/// `google.api.field_behavior`.
+fn field_behavior_table(pool: &DescriptorPool) -> Result<String, Box<dyn std::error::Error>> {
+    let behavior_ext = pool
+        .get_extension_by_name("google.api.field_behavior")
+        .ok_or("proto/google/api/field_behavior.proto must be vendored")?;
+    let mut rows = Vec::new();
+    for message in pool.all_messages().filter(|m| m.package_name() == PACKAGE) {
+        let mut by_kind: [Vec<String>; 4] = Default::default();
+        for field in message.fields() {
+            let options = field.options();
+            let behaviors: Vec<String> = match options.get_extension(&behavior_ext).as_ref() {
+                Value::List(values) => values
+                    .iter()
+                    .filter_map(|v| v.as_enum_number())
+                    .filter_map(|n| behavior_ext.kind().as_enum().and_then(|e| e.get_value(n)))
+                    .map(|v| v.name().to_owned())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let has = |name: &str| behaviors.iter().any(|b| b == name);
+            let kind = if has("IDENTIFIER") {
+                1
+            } else if has("OUTPUT_ONLY") {
+                2
+            } else if has("IMMUTABLE") {
+                3
+            } else {
+                0
+            };
+            by_kind[kind].push(field.name().to_owned());
+        }
+        if by_kind[1].is_empty() {
+            continue; // not a resource
+        }
+        rows.push((message.full_name().to_owned(), by_kind));
+    }
+    rows.sort();
+    let list = |names: &[String]| {
+        let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+        format!("&[{}]", quoted.join(", "))
+    };
+    let mut out = String::from(
+        "/// Generated by build.rs from `google.api.field_behavior`, sorted by message.\n",
+    );
+    out.push_str("pub static RESOURCES: &[Resource] = &[\n");
+    for (message, [updatable, identifier, output_only, immutable]) in rows {
+        writeln!(
+            out,
+            "    Resource {{ message: {message:?}, updatable: {}, identifier: {}, output_only: {}, immutable: {} }},",
+            list(&updatable),
+            list(&identifier),
+            list(&output_only),
+            list(&immutable),
         )?;
     }
     out.push_str("];\n");

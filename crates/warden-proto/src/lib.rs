@@ -36,6 +36,42 @@ pub struct MethodAccess {
 
 include!(concat!(env!("OUT_DIR"), "/access_table.rs"));
 
+/// What an `update_mask` may name on a resource (a message with an
+/// `IDENTIFIER` field), as its proto declares with `google.api.field_behavior`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Resource {
+    /// Full name, e.g. `warden.v1.Admin`.
+    pub message: &'static str,
+    pub updatable: &'static [&'static str],
+    pub identifier: &'static [&'static str],
+    pub output_only: &'static [&'static str],
+    pub immutable: &'static [&'static str],
+}
+
+impl Resource {
+    /// Why `path` cannot be updated, or `None` when it can.
+    pub fn refusal(&self, path: &str) -> Option<&'static str> {
+        if self.updatable.contains(&path) {
+            None
+        } else if self.identifier.contains(&path) {
+            Some("identifies the resource and cannot be changed")
+        } else if self.output_only.contains(&path) {
+            Some("is output only")
+        } else if self.immutable.contains(&path) {
+            Some("is immutable once created")
+        } else {
+            Some("is not a field of the resource")
+        }
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/field_behavior.rs"));
+
+/// The field behaviour of a resource message, by full name.
+pub fn resource(message: &str) -> Option<&'static Resource> {
+    RESOURCES.binary_search_by(|row| row.message.cmp(message)).ok().map(|i| &RESOURCES[i])
+}
+
 /// The access rule for a gRPC path, or `None` when the path is not a warden RPC
 /// (the caller must then deny).
 pub fn access_for(path: &str) -> Option<Access> {
@@ -65,6 +101,19 @@ mod tests {
                 "warden.v1.UsersService",
             ]
         );
+    }
+
+    #[test]
+    fn resources_come_from_field_behavior() {
+        let admin = resource("warden.v1.Admin").expect("Admin is a resource");
+        assert_eq!(admin.identifier, ["id"]);
+        assert!(admin.updatable.contains(&"email") && admin.updatable.contains(&"role"));
+        assert_eq!(admin.refusal("created_at"), Some("is output only"));
+        assert_eq!(admin.refusal("id"), Some("identifies the resource and cannot be changed"));
+        assert_eq!(admin.refusal("nope"), Some("is not a field of the resource"));
+        let client = resource("warden.v1.OAuthClient").expect("OAuthClient is a resource");
+        assert_eq!(client.refusal("client_type"), Some("is immutable once created"));
+        assert!(resource("warden.v1.ListUsersRequest").is_none());
     }
 
     #[test]
