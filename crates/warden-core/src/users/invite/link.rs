@@ -94,6 +94,20 @@ pub fn page(base_url: &str, default_root: &str, default_page: &str) -> Option<St
     (!root.is_empty()).then(|| format!("{root}/{default_page}"))
 }
 
+/// Where a token link points, from a request's `base_url` (checked when
+/// given) or else the configured root; `None` when neither is set.
+pub fn parse_page(
+    field: &str,
+    base_url: &str,
+    default_root: &str,
+    default_page: &str,
+) -> Result<Option<String>, FieldViolation> {
+    if !base_url.is_empty() {
+        check_base_url(field, base_url)?;
+    }
+    Ok(page(base_url, default_root, default_page))
+}
+
 /// `jane@example.com` -> `j***@example.com`: enough for the admin to tell
 /// where the message went, not enough to harvest the address.
 pub fn mask_email(email: &str) -> String {
