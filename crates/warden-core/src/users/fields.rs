@@ -239,6 +239,53 @@ impl NewUser {
     }
 }
 
+impl NewUser {
+    /// The user's own columns: what a create writes, and what an import's
+    /// UPSERT overwrites.
+    pub(crate) fn own_columns(&self) -> users::ActiveModel {
+        let text = |value: Option<&str>| value.map(str::to_owned);
+        users::ActiveModel {
+            email: Set(self.email.as_str().to_owned()),
+            email_normalized: Set(self.email.normalized().to_owned()),
+            username: Set(text(self.username.as_ref().map(Username::as_str))),
+            username_normalized: Set(text(self.username.as_ref().map(Username::normalized))),
+            given_name: Set(text(self.given_name.as_ref().map(PersonName::as_str))),
+            family_name: Set(text(self.family_name.as_ref().map(PersonName::as_str))),
+            phone: Set(text(self.phone.as_ref().map(Phone::as_str))),
+            email_verified: Set(self.email_verified),
+            phone_verified: Set(self.phone_verified),
+            must_change_password: Set(self.must_change_password),
+            metadata: Set(self.metadata.as_json().clone()),
+            ..Default::default()
+        }
+    }
+
+    /// A whole new row: active, unlocked, never signed in, created `now`.
+    pub(crate) fn new_row(
+        &self,
+        id: Uuid,
+        password_hash: Option<String>,
+        now: DateTime<Utc>,
+    ) -> users::ActiveModel {
+        users::ActiveModel {
+            id: Set(id),
+            password_hash: Set(password_hash),
+            is_active: Set(true),
+            disabled_reason: Set(None),
+            disabled_until: Set(None),
+            failed_login_count: Set(0),
+            locked_until: Set(None),
+            last_failed_at: Set(None),
+            mfa_enabled: Set(false),
+            tokens_valid_after: Set(now),
+            last_login_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..self.own_columns()
+        }
+    }
+}
+
 /// Inserts the user and their roles. A duplicate email, username or phone
 /// fails on its unique index: ALREADY_EXISTS with EMAIL_EXISTS etc.
 pub(crate) async fn insert<C: ConnectionTrait>(
@@ -247,35 +294,11 @@ pub(crate) async fn insert<C: ConnectionTrait>(
     password_hash: Option<String>,
     now: DateTime<Utc>,
 ) -> DomainResult<users::Model> {
-    let model = users::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email: Set(user.email.as_str().to_owned()),
-        email_normalized: Set(user.email.normalized().to_owned()),
-        username: Set(user.username.as_ref().map(|u| u.as_str().to_owned())),
-        username_normalized: Set(user.username.as_ref().map(|u| u.normalized().to_owned())),
-        given_name: Set(user.given_name.as_ref().map(|n| n.as_str().to_owned())),
-        family_name: Set(user.family_name.as_ref().map(|n| n.as_str().to_owned())),
-        phone: Set(user.phone.as_ref().map(|p| p.as_str().to_owned())),
-        email_verified: Set(user.email_verified),
-        phone_verified: Set(user.phone_verified),
-        password_hash: Set(password_hash),
-        must_change_password: Set(user.must_change_password),
-        metadata: Set(user.metadata.as_json().clone()),
-        is_active: Set(true),
-        disabled_reason: Set(None),
-        disabled_until: Set(None),
-        failed_login_count: Set(0),
-        locked_until: Set(None),
-        last_failed_at: Set(None),
-        mfa_enabled: Set(false),
-        tokens_valid_after: Set(now),
-        last_login_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(conn)
-    .await
-    .map_err(map_write_error)?;
+    let model = user
+        .new_row(Uuid::now_v7(), password_hash, now)
+        .insert(conn)
+        .await
+        .map_err(map_write_error)?;
     replace_roles(conn, model.id, &user.roles).await?;
     Ok(model)
 }

@@ -76,11 +76,8 @@ pub struct InviteUser {
 
 /// `expires_in`: 0 is the configured default, else 300 to 2592000 seconds.
 pub fn invite_ttl(field: &str, raw: i64, settings: &UserSettings) -> Result<i64, FieldViolation> {
-    match raw {
-        0 => Ok(i64::try_from(settings.invite_ttl_seconds).unwrap_or(i64::MAX)),
-        n if INVITE_TTL_SECONDS.contains(&n) => Ok(n),
-        _ => Err(FieldViolation::new(field, "must be 0 (the default) or 300 to 2592000 seconds")),
-    }
+    let default = i64::try_from(settings.invite_ttl_seconds).unwrap_or(i64::MAX);
+    link::lifetime(field, raw, default, INVITE_TTL_SECONDS)
 }
 
 /// The page an invitation link points at: `base_url`, or the configured

@@ -89,6 +89,19 @@ pub struct Paging<'a> {
     pub include_total: bool,
 }
 
+/// The [`Paging`] of a list request: every list names its fields alike.
+macro_rules! paging {
+    ($request:expr) => {
+        $crate::grpc::convert::Paging {
+            size: $request.page_size,
+            token: &$request.page_token,
+            offset: $request.offset,
+            include_total: $request.include_total,
+        }
+    };
+}
+pub(crate) use paging;
+
 /// A list's query with its page, parsed together so one answer names every
 /// problem; the page token must have been issued for this very query.
 pub fn paged<Q>(

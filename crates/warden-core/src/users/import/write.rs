@@ -364,55 +364,19 @@ where
 }
 
 fn new_user(id: Uuid, row: &Prepared, now: DateTime<Utc>) -> users::ActiveModel {
-    let user = &row.user;
     let active = row.is_active.unwrap_or(true);
-    users::ActiveModel {
-        id: Set(id),
-        email: Set(user.email.as_str().to_owned()),
-        email_normalized: Set(user.email.normalized().to_owned()),
-        username: Set(user.username.as_ref().map(|u| u.as_str().to_owned())),
-        username_normalized: Set(user.username.as_ref().map(|u| u.normalized().to_owned())),
-        given_name: Set(user.given_name.as_ref().map(|n| n.as_str().to_owned())),
-        family_name: Set(user.family_name.as_ref().map(|n| n.as_str().to_owned())),
-        phone: Set(user.phone.as_ref().map(|p| p.as_str().to_owned())),
-        email_verified: Set(user.email_verified),
-        phone_verified: Set(user.phone_verified),
-        password_hash: Set(row.password_hash.clone()),
-        must_change_password: Set(user.must_change_password),
-        metadata: Set(user.metadata.as_json().clone()),
-        is_active: Set(active),
-        disabled_reason: Set((!active).then(|| DISABLED_ON_IMPORT.to_owned())),
-        disabled_until: Set(None),
-        failed_login_count: Set(0),
-        locked_until: Set(None),
-        last_failed_at: Set(None),
-        mfa_enabled: Set(false),
-        tokens_valid_after: Set(now),
-        last_login_at: Set(None),
-        created_at: Set(row.created_at.unwrap_or(now)),
-        updated_at: Set(now),
-    }
+    let mut model = row.user.new_row(id, row.password_hash.clone(), now);
+    model.is_active = Set(active);
+    model.disabled_reason = Set((!active).then(|| DISABLED_ON_IMPORT.to_owned()));
+    model.created_at = Set(row.created_at.unwrap_or(now));
+    model
 }
 
 /// UPSERT: the row's fields replace the user's; a missing password hash,
 /// `is_active` or `created_at` leaves the stored one. Existing sessions are
 /// not revoked here (DisableUser / SetPassword do that).
 fn overwrite(row: &Prepared, now: DateTime<Utc>) -> users::ActiveModel {
-    let user = &row.user;
-    let mut model = users::ActiveModel {
-        email: Set(user.email.as_str().to_owned()),
-        username: Set(user.username.as_ref().map(|u| u.as_str().to_owned())),
-        username_normalized: Set(user.username.as_ref().map(|u| u.normalized().to_owned())),
-        given_name: Set(user.given_name.as_ref().map(|n| n.as_str().to_owned())),
-        family_name: Set(user.family_name.as_ref().map(|n| n.as_str().to_owned())),
-        phone: Set(user.phone.as_ref().map(|p| p.as_str().to_owned())),
-        email_verified: Set(user.email_verified),
-        phone_verified: Set(user.phone_verified),
-        must_change_password: Set(user.must_change_password),
-        metadata: Set(user.metadata.as_json().clone()),
-        updated_at: Set(now),
-        ..Default::default()
-    };
+    let mut model = users::ActiveModel { updated_at: Set(now), ..row.user.own_columns() };
     if let Some(hash) = &row.password_hash {
         model.password_hash = Set(Some(hash.clone()));
     }

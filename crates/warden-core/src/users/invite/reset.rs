@@ -61,11 +61,7 @@ pub struct InitiateReset {
 
 /// `code_expires_in`: 0 is one hour, else 300 to 86400 seconds.
 pub fn reset_ttl(field: &str, raw: i64) -> Result<i64, FieldViolation> {
-    match raw {
-        0 => Ok(DEFAULT_RESET_TTL_SECONDS),
-        n if RESET_TTL_SECONDS.contains(&n) => Ok(n),
-        _ => Err(FieldViolation::new(field, "must be 0 (one hour) or 300 to 86400 seconds")),
-    }
+    link::lifetime(field, raw, DEFAULT_RESET_TTL_SECONDS, RESET_TTL_SECONDS)
 }
 
 /// The page a reset link points at: `base_url`, or the configured default.

@@ -15,7 +15,7 @@ use warden_core::{
 };
 use warden_proto::v1 as pb;
 
-use crate::grpc::convert::{Mask, MaskRules, Paging, descending, known, paged, text_filter};
+use crate::grpc::convert::{Mask, MaskRules, descending, known, paged, paging, text_filter};
 
 /// UpdateAdmin's mask: `password` is the request's own field, not the Admin's.
 const ADMIN_MASK: MaskRules = MaskRules {
@@ -95,13 +95,7 @@ pub fn list_admins(
         let filter = AdminFilter { email, name, role, is_active: req.is_active };
         AdminQuery { filter, order, descending }
     });
-    let paging = Paging {
-        size: req.page_size,
-        token: &req.page_token,
-        offset: req.offset,
-        include_total: req.include_total,
-    };
-    paged(key, query, AdminQuery::fingerprint, paging)
+    paged(key, query, AdminQuery::fingerprint, paging!(req))
 }
 
 pub fn admin_id(field: &str, raw: &str) -> DomainResult<AdminId> {

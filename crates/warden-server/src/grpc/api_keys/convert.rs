@@ -14,7 +14,7 @@ use warden_core::{
 };
 use warden_proto::v1 as pb;
 
-use crate::grpc::convert::{Mask, MaskRules, Paging, descending, future_time, paged, text_filter};
+use crate::grpc::convert::{Mask, MaskRules, descending, future_time, paged, paging, text_filter};
 
 const API_KEY_MASK: MaskRules = MaskRules {
     message: "ApiKey",
@@ -61,13 +61,7 @@ pub fn list_api_keys(
                 scope,
                 descending,
             });
-    let paging = Paging {
-        size: req.page_size,
-        token: &req.page_token,
-        offset: req.offset,
-        include_total: req.include_total,
-    };
-    paged(key, query, ApiKeyQuery::fingerprint, paging)
+    paged(key, query, ApiKeyQuery::fingerprint, paging!(req))
 }
 
 pub fn update_api_key(req: pb::UpdateApiKeyRequest) -> DomainResult<UpdateApiKey> {

@@ -4,7 +4,7 @@ use warden_core::{
     DomainResult, FieldViolation,
     secret::SecretString,
     users::{
-        fields::{NewUser, UserFields},
+        fields::NewUser,
         import::{
             IdentityInput, ImportRow, ImportedPassword, InvalidRow, NewIdentity, OnConflict,
             SocialImport, identities,
@@ -42,18 +42,7 @@ pub fn import_row(
     message: pb::ImportUsersRequest,
     rules: &Rules<'_>,
 ) -> Result<ImportRow, InvalidRow> {
-    let fields = UserFields {
-        email: message.email,
-        username: message.username,
-        given_name: message.given_name,
-        family_name: message.family_name,
-        phone: message.phone,
-        metadata: struct_to_json(message.metadata.as_ref()),
-        roles: message.roles,
-        email_verified: message.email_verified,
-        phone_verified: message.phone_verified,
-        must_change_password: message.must_change_password,
-    };
+    let fields = user_fields!(message, email_verified: message.email_verified);
     let created_at = match optional_time("created_at", message.created_at.as_ref()) {
         Ok(Some(at)) if at > rules.now => {
             Err(FieldViolation::new("created_at", "must not be in the future"))
@@ -85,18 +74,7 @@ pub fn import_social_user(
     req: pb::ImportSocialUserRequest,
     rules: &Rules<'_>,
 ) -> DomainResult<SocialImport> {
-    let fields = UserFields {
-        email: req.email,
-        username: req.username,
-        given_name: req.given_name,
-        family_name: req.family_name,
-        phone: req.phone,
-        metadata: struct_to_json(req.metadata.as_ref()),
-        roles: req.roles,
-        email_verified: true,
-        phone_verified: req.phone_verified,
-        must_change_password: req.must_change_password,
-    };
+    let fields = user_fields!(req, email_verified: true);
     let identity = IdentityInput {
         provider: req.provider,
         provider_user_id: req.provider_user_id,

@@ -5,7 +5,7 @@ use warden_core::{
     auth::password::PasswordPolicy,
     secret::SecretString,
     users::{
-        fields::{Metadata, NewUser, PersonName, Phone, Roles, UserFields, Username},
+        fields::{Metadata, NewUser, PersonName, Phone, Roles, Username},
         lifecycle::{
             CreateUser, DisableUser, MAX_REASON_CHARS, OUTPUT_ONLY, PasswordSource, SetPassword,
             UPDATABLE, UserLookup, UserPatch,
@@ -48,18 +48,7 @@ fn password_source(
 }
 
 pub fn create_user(req: pb::CreateUserRequest, rules: &Rules<'_>) -> DomainResult<CreateUser> {
-    let fields = UserFields {
-        email: req.email,
-        username: req.username,
-        given_name: req.given_name,
-        family_name: req.family_name,
-        phone: req.phone,
-        metadata: struct_to_json(req.metadata.as_ref()),
-        roles: req.roles,
-        email_verified: req.email_verified,
-        phone_verified: req.phone_verified,
-        must_change_password: req.must_change_password,
-    };
+    let fields = user_fields!(req, email_verified: req.email_verified);
     let (given, generate) = match req.password_source {
         Some(create_user_request::PasswordSource::Password(password)) => (Some(password), false),
         Some(create_user_request::PasswordSource::GeneratePassword(generate)) => (None, generate),

@@ -9,7 +9,7 @@ use warden_core::{
 };
 use warden_proto::v1 as pb;
 
-use crate::grpc::convert::{Paging, descending, known, optional_time, paged, text_filter};
+use crate::grpc::convert::{descending, known, optional_time, paged, paging, text_filter};
 
 /// A text filter of ListUsers: a known mode, a value of bounded length.
 fn bounded_filter(
@@ -95,13 +95,7 @@ pub fn list_users(
             UserQuery { filter, order, descending }
         },
     );
-    let paging = Paging {
-        size: req.page_size,
-        token: &req.page_token,
-        offset: req.offset,
-        include_total: req.include_total,
-    };
-    paged(key, query, UserQuery::fingerprint, paging)
+    paged(key, query, UserQuery::fingerprint, paging!(req))
 }
 
 #[cfg(test)]

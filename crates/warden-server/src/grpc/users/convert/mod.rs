@@ -3,6 +3,25 @@
 //! group of RPCs, as the handlers are. ImportUsers' rows convert one by one:
 //! a bad row fails into the summary, not the stream.
 
+/// A user's own fields from a request that carries them under the proto's
+/// names (CreateUser, ImportUsers, ImportSocialUser).
+macro_rules! user_fields {
+    ($request:expr, email_verified: $email_verified:expr) => {
+        warden_core::users::fields::UserFields {
+            email: $request.email,
+            username: $request.username,
+            given_name: $request.given_name,
+            family_name: $request.family_name,
+            phone: $request.phone,
+            metadata: super::super::to_proto::struct_to_json($request.metadata.as_ref()),
+            roles: $request.roles,
+            email_verified: $email_verified,
+            phone_verified: $request.phone_verified,
+            must_change_password: $request.must_change_password,
+        }
+    };
+}
+
 mod import;
 mod invite;
 mod lifecycle;
