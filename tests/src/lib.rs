@@ -272,6 +272,15 @@ pub fn reason_of(status: &tonic::Status) -> String {
     status.get_error_details().error_info().map(|info| info.reason.clone()).unwrap_or_default()
 }
 
+/// The fields a status's `BadRequest` names, in order.
+pub fn field_violations(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    let details = status.get_error_details();
+    let bad = details.bad_request();
+    bad.map(|bad| bad.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
+
 /// A `request_id` reused with a different request: ALREADY_EXISTS, naming
 /// the field, as common.proto documents.
 pub fn assert_request_id_taken(status: &tonic::Status) {

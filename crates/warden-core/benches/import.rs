@@ -1,7 +1,8 @@
 //! ImportUsers' write path: 10,000 rows carrying pre-hashed argon2id PHC
 //! strings, imported into a fresh SQLite file (WAL, as `warden serve` runs
-//! it) through the same `Importer` the RPC drives: validation, per-batch
-//! conflict queries, multi-row inserts and one audit row per 500 rows.
+//! it) through the same `Importer` the RPC drives: parsing each row (as the
+//! adapter does), per-batch conflict queries, multi-row inserts and one
+//! audit row per 500 rows.
 //! Creating and migrating the database is not timed.
 //!
 //! `cargo bench -p warden-core --bench import`
@@ -25,28 +26,37 @@ use warden_core::{
     secret::SecretString,
     users::{
         UserSettings, Users,
-        fields::UserFields,
-        import::{ImportRow, OnConflict},
+        fields::{NewUser, UserFields},
+        import::{ImportRow, ImportedPassword, OnConflict},
     },
 };
 
 const ROWS: usize = 10_000;
 
-fn rows(hash: &str) -> Vec<ImportRow> {
+/// The rows as a caller sends them; each is parsed inside the timed loop.
+fn rows() -> Vec<UserFields> {
     (0..ROWS)
-        .map(|i| ImportRow {
-            fields: UserFields {
-                email: format!("user{i:05}@example.com"),
-                given_name: "Imported".into(),
-                family_name: format!("User {i}"),
-                roles: vec!["member".into()],
-                email_verified: true,
-                ..Default::default()
-            },
-            password_hash: hash.to_owned(),
+        .map(|i| UserFields {
+            email: format!("user{i:05}@example.com"),
+            given_name: "Imported".into(),
+            family_name: format!("User {i}"),
+            roles: vec!["member".into()],
+            email_verified: true,
             ..Default::default()
         })
         .collect()
+}
+
+/// One row, parsed as the gRPC adapter parses it.
+fn parse(users: &Users, fields: &UserFields, hash: &str) -> ImportRow {
+    let policy = users.password_policy();
+    ImportRow {
+        user: NewUser::parse("", fields, users.settings().max_metadata_bytes).unwrap(),
+        password: ImportedPassword::parse(&policy, String::new(), hash, &[]).unwrap(),
+        identities: Vec::new(),
+        created_at: None,
+        is_active: None,
+    }
 }
 
 /// A migrated SQLite file of its own; the directory lives as long as the value.
@@ -67,8 +77,7 @@ async fn fresh_users(passwords: &Passwords) -> (Users, tempfile::TempDir) {
         Default::default(),
         Default::default(),
     );
-    let users =
-        Users::new(auth, UserSettings::default(), warden_core::pagination::PageKey::ephemeral());
+    let users = Users::new(auth, UserSettings::default());
     (users, dir)
 }
 
@@ -77,7 +86,7 @@ fn import_users(c: &mut Criterion) {
     let passwords = Passwords::new(&PasswordSettings::default()).unwrap();
     let hash =
         runtime.block_on(passwords.hash(&SecretString::new("imported password".into()))).unwrap();
-    let input = rows(&hash);
+    let input = rows();
 
     let mut group = c.benchmark_group("import_users_sqlite");
     group.sample_size(10);
@@ -86,7 +95,7 @@ fn import_users(c: &mut Criterion) {
     group.bench_function("10000_rows_prehashed_argon2id", |b| {
         b.to_async(&runtime).iter_custom(|iters| {
             let passwords = passwords.clone();
-            let input = input.clone();
+            let (input, hash) = (input.clone(), hash.clone());
             async move {
                 let mut spent = Duration::ZERO;
                 for _ in 0..iters {
@@ -94,8 +103,8 @@ fn import_users(c: &mut Criterion) {
                     let rows = input.clone();
                     let start = Instant::now();
                     let mut importer = users.importer(&Context::system(), OnConflict::Fail);
-                    for row in rows {
-                        importer.push(row).await.unwrap();
+                    for fields in &rows {
+                        importer.push(Ok(parse(&users, fields, &hash))).await.unwrap();
                     }
                     let summary = importer.finish().await.unwrap();
                     spent += start.elapsed();

@@ -162,6 +162,12 @@ impl DomainError {
     }
 }
 
+impl From<FieldViolation> for DomainError {
+    fn from(violation: FieldViolation) -> Self {
+        Self::Validation(vec![violation])
+    }
+}
+
 impl From<sea_orm::DbErr> for DomainError {
     fn from(err: sea_orm::DbErr) -> Self {
         match crate::db::fault_of(&err) {
@@ -173,62 +179,3 @@ impl From<sea_orm::DbErr> for DomainError {
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;
-
-/// Collects every problem with a request before answering, so the caller
-/// learns all of them at once. Only weak-password problems -> WEAK_PASSWORD;
-/// anything else -> VALIDATION_FAILED carrying them all.
-#[derive(Debug, Default)]
-pub struct Violations {
-    found: Vec<FieldViolation>,
-    weak_password: usize,
-}
-
-impl Violations {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Keeps the value, or records the violation and yields `None`.
-    pub fn check<T>(&mut self, result: Result<T, FieldViolation>) -> Option<T> {
-        match result {
-            Ok(value) => Some(value),
-            Err(violation) => {
-                self.found.push(violation);
-                None
-            }
-        }
-    }
-
-    pub fn push(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.found.push(FieldViolation::new(field, description));
-    }
-
-    /// Absorbs a validation-type error (e.g. from a password policy check).
-    pub fn absorb(&mut self, result: DomainResult<()>) -> DomainResult<()> {
-        match result {
-            Ok(()) => Ok(()),
-            Err(DomainError::WeakPassword(v)) => {
-                self.weak_password += v.len();
-                self.found.extend(v);
-                Ok(())
-            }
-            Err(DomainError::Validation(v)) => {
-                self.found.extend(v);
-                Ok(())
-            }
-            Err(other) => Err(other),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.found.is_empty()
-    }
-
-    pub fn finish(self) -> DomainResult<()> {
-        match (self.found.is_empty(), self.weak_password == self.found.len()) {
-            (true, _) => Ok(()),
-            (false, true) => Err(DomainError::WeakPassword(self.found)),
-            (false, false) => Err(DomainError::Validation(self.found)),
-        }
-    }
-}

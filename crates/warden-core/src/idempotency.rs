@@ -11,6 +11,7 @@ use crate::{
     entity::idempotency_keys,
     error::{Conflict, DomainError, DomainResult},
     secret::{constant_time_eq, digest},
+    values::RequestId,
 };
 
 /// A parsed `request_id` plus a digest of the request it came with.
@@ -23,18 +24,17 @@ pub struct RequestKey {
 
 impl RequestKey {
     /// `None` when the caller sent no request_id. `request` is a stable
-    /// rendering of the request's fields (e.g. its Debug text, secrets removed).
-    pub fn parse(
+    /// rendering of the request's fields (e.g. their Debug text, secrets removed).
+    pub fn of(
         operation: &'static str,
-        request_id: &str,
+        request_id: Option<RequestId>,
         request: &str,
-    ) -> DomainResult<Option<Self>> {
-        if request_id.is_empty() {
-            return Ok(None);
-        }
-        let request_id = Uuid::parse_str(request_id)
-            .map_err(|_| DomainError::validation("request_id", "must be a UUID"))?;
-        Ok(Some(Self { operation, request_id, request_digest: digest(request.as_bytes()) }))
+    ) -> Option<Self> {
+        Some(Self {
+            operation,
+            request_id: request_id?.uuid(),
+            request_digest: digest(request.as_bytes()),
+        })
     }
 }
 

@@ -24,6 +24,7 @@ use crate::{
     entity::server_secrets,
     error::{DomainError, DomainResult, FieldViolation},
     secret::random_bytes,
+    values::Invalid,
 };
 
 /// The `server_secrets` row holding the page-token key.
@@ -125,16 +126,18 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    /// Validates the raw fields. `query` is whatever identifies the filter and
-    /// order (e.g. their debug text); a token issued for another query fails.
+    /// Parses the raw paging fields. `query` is what identifies the filter
+    /// and order (a list's query fingerprint); a token issued for another
+    /// query fails. `None` when the query itself was invalid: then only the
+    /// token's own validity is checked, to report every violation at once.
     pub fn parse(
         key: &PageKey,
         page_size: i32,
         page_token: &str,
         offset: i32,
         include_total: bool,
-        query: &str,
-    ) -> Result<Self, DomainError> {
+        query: Option<&str>,
+    ) -> Result<Self, Invalid> {
         let mut violations = Vec::new();
         let size = match page_size {
             n if n < 0 => {
@@ -147,12 +150,12 @@ impl PageRequest {
         if offset < 0 {
             violations.push(FieldViolation::new("offset", "must not be negative"));
         }
-        let fingerprint = fingerprint(query);
+        let fingerprint = fingerprint(query.unwrap_or_default());
         let cursor = if page_token.is_empty() {
             None
         } else {
             match decode(key, page_token) {
-                Some(token) if token.f == fingerprint => Some(token.cursor),
+                Some(token) if token.f == fingerprint || query.is_none() => Some(token.cursor),
                 Some(_) => {
                     violations.push(FieldViolation::new(
                         "page_token",
@@ -167,7 +170,7 @@ impl PageRequest {
             }
         };
         if !violations.is_empty() {
-            return Err(DomainError::Validation(violations));
+            return Err(violations.into());
         }
         Ok(Self {
             size,
@@ -244,8 +247,8 @@ pub fn finish<T>(
 mod tests {
     use super::*;
 
-    fn parse(size: i32, token: &str, offset: i32, query: &str) -> Result<PageRequest, DomainError> {
-        PageRequest::parse(&KEY, size, token, offset, false, query)
+    fn parse(size: i32, token: &str, offset: i32, query: &str) -> Result<PageRequest, Invalid> {
+        PageRequest::parse(&KEY, size, token, offset, false, Some(query))
     }
 
     static KEY: std::sync::LazyLock<PageKey> = std::sync::LazyLock::new(PageKey::ephemeral);
@@ -267,7 +270,7 @@ mod tests {
         let second = parse(10, &token, 0, "email asc").unwrap();
         assert_eq!(second.cursor, Some(cursor));
         let err = parse(10, &token, 0, "email desc").unwrap_err();
-        assert!(matches!(err, DomainError::Validation(v) if v[0].field == "page_token"));
+        assert_eq!(err.violations()[0].field, "page_token");
         assert!(parse(10, "garbage!", 0, "email asc").is_err());
     }
 
@@ -284,7 +287,7 @@ mod tests {
             format!("{}.{tag}", BASE64URL_NOPAD.encode(&serde_json::to_vec(&json).unwrap()));
         assert!(parse(10, &edited, 0, "q").is_err());
         assert!(parse(10, payload, 0, "q").is_err(), "an unsigned token");
-        let other = PageRequest::parse(&PageKey::ephemeral(), 10, "", 0, false, "q").unwrap();
+        let other = PageRequest::parse(&PageKey::ephemeral(), 10, "", 0, false, Some("q")).unwrap();
         let foreign = other.next_token(Cursor { key: None, id: Uuid::now_v7() });
         assert!(parse(10, &foreign, 0, "q").is_err(), "signed by another key");
     }

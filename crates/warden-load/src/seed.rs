@@ -8,12 +8,11 @@ use anyhow::{Context as _, bail};
 use chrono::{Duration, Utc};
 use sea_orm::{EntityTrait, PaginatorTrait, TransactionTrait};
 use warden_core::{
-    Violations,
     api_keys::{self, NewApiKey},
     db::{self, PoolSettings},
     entity::users,
     scope::ScopeSet,
-    users::fields::{self, UserFields},
+    users::fields::{self, NewUser, UserFields},
 };
 
 use crate::SeedArgs;
@@ -98,7 +97,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
                 let valid = user_fields(n)?;
                 // Spread over the past: one user a minute, newest last.
                 let created = now - Duration::minutes((args.users - n) as i64);
-                let user = fields::insert(&txn, &valid, None, created)
+                let user = fields::seed(&txn, &valid, created)
                     .await
                     .with_context(|| format!("inserting {}", email(n)))?;
                 if n % step == 0 {
@@ -144,7 +143,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn user_fields(n: u64) -> anyhow::Result<fields::ValidUser> {
+fn user_fields(n: u64) -> anyhow::Result<NewUser> {
     let i = n as usize;
     let input = UserFields {
         email: email(n),
@@ -159,8 +158,6 @@ fn user_fields(n: u64) -> anyhow::Result<fields::ValidUser> {
         email_verified: n.is_multiple_of(2),
         ..UserFields::default()
     };
-    let mut violations = Violations::new();
-    let valid = fields::validate(&mut violations, "", &input, 16 * 1024);
-    violations.finish().map_err(|err| anyhow::anyhow!("seed user {n} is invalid: {err:?}"))?;
-    valid.context("seed user fields")
+    NewUser::parse("", &input, 16 * 1024)
+        .map_err(|invalid| anyhow::anyhow!("seed user {n} is invalid: {invalid:?}"))
 }

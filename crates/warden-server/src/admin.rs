@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use chrono::Duration;
 use warden_core::{
     DomainError,
-    admin_auth::{AdminAuth, Bootstrap},
+    admin_auth::{AdminAuth, Bootstrap, FirstAdmin},
     auth::tokens::keys,
     clock::{Clock, SystemClock},
     secret::SecretString,
@@ -24,7 +24,10 @@ pub async fn bootstrap(config: &Config, flags: &BootstrapFlags) -> anyhow::Resul
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let auth = startup::auth(config, &db, &clock, Default::default()).await?;
     let admin_auth = AdminAuth::new(auth, config.auth.password_reset.clone());
-    match admin_auth.bootstrap(&flags.email, &password, &flags.name).await {
+    let policy = admin_auth.password_policy();
+    let first = FirstAdmin::parse(&policy, &flags.email, password, &flags.name)
+        .map_err(|invalid| anyhow::anyhow!("bootstrap failed: {}", describe(&invalid.into())))?;
+    match admin_auth.bootstrap(first).await {
         Ok(Bootstrap::Created(id)) => tracing::info!(admin_id = %id, "first admin created"),
         Ok(Bootstrap::AlreadySetUp) => tracing::info!("an admin already exists; nothing changed"),
         Err(err) => anyhow::bail!("bootstrap failed: {}", describe(&err)),

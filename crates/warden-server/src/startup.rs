@@ -15,6 +15,7 @@ use tonic::transport::Server;
 use tower_http::trace::TraceLayer;
 use warden_core::{
     admin_auth::AdminAuth,
+    api_keys::ApiKeys,
     auth::Auth,
     clock::{Clock, SystemClock},
     metrics::DomainCounters,
@@ -127,19 +128,17 @@ pub async fn start_with_clock(
     let admin_auth = AdminAuth::new(auth.clone(), config.auth.password_reset.clone());
     let page_key =
         PageKey::load(&db, clock.now()).await.context("cannot load the page-token key")?;
-    let users = Users::new(auth.clone(), config.users.clone(), page_key.clone());
     let state = AppState {
-        db: db.clone(),
-        clock: clock.clone(),
+        users: Users::new(auth.clone(), config.users.clone()),
+        api_keys: ApiKeys::new(auth.clone()),
         auth,
         admin_auth: admin_auth.clone(),
-        users,
         sign_in_limiter: PeerLimiter::new(&config.auth.rate_limit, counters.clone()),
         page_key,
     };
     let metrics = Metrics::new(db.clone(), config.database.max_connections, counters);
     let (stop_background, background_stopped) = watch::channel(false);
-    spawn_background(&config, &state, background_stopped)?;
+    spawn_background(&config, &state.auth, background_stopped)?;
 
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let health = Health::new(reporter);
@@ -252,7 +251,7 @@ async fn purge_sign_in_counters(
 /// purge of expired sign-in counters.
 fn spawn_background(
     config: &Config,
-    state: &AppState,
+    auth: &Auth,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     if config.notifier.transport == notify::TransportKind::Log {
@@ -264,21 +263,20 @@ fn spawn_background(
     let transport: Arc<dyn notify::Transport> =
         Arc::from(notify::transport_from(&config.notifier)?);
     tokio::spawn(notify::run_worker(
-        state.db.clone(),
+        auth.db().clone(),
         transport,
-        state.clock.clone(),
+        auth.clock().clone(),
         config.notifier.clone(),
         stop.clone(),
-        state.auth.counters().clone(),
+        auth.counters().clone(),
     ));
     tokio::spawn(purge_sign_in_counters(
-        state.db.clone(),
-        state.clock.clone(),
+        auth.db().clone(),
+        auth.clock().clone(),
         config.auth.lockout.clone(),
         stop.clone(),
     ));
-    let (db, clock, keys) =
-        (state.db.clone(), state.clock.clone(), state.auth.tokens().keys().clone());
+    let (db, clock, keys) = (auth.db().clone(), auth.clock().clone(), auth.tokens().keys().clone());
     let mut stop = stop;
     tokio::spawn(async move {
         loop {

@@ -14,6 +14,7 @@ mod hardening;
 mod health;
 mod metrics;
 mod reflection;
+mod unknown_enums;
 mod users_import;
 mod users_invite;
 mod users_lifecycle;

@@ -1,7 +1,7 @@
 //! ListUsers and GetUserStats over gRPC: every filter alone and combined,
 //! every order both ways, keyset paging without gaps or repeats, offset,
 //! totals, token binding, and stats that follow the clock. Users are seeded
-//! straight into the database (fields::insert + entity updates).
+//! straight into the database (fields::seed + entity updates).
 
 mod filters;
 mod paging;
@@ -13,10 +13,9 @@ use sea_orm::{ActiveModelTrait, Set};
 use tonic::{Code, Status, transport::Channel};
 use uuid::Uuid;
 use warden_core::{
-    Violations,
     entity::{user_identities, users},
     scope::ScopeSet,
-    users::fields::{self, UserFields},
+    users::fields::{self, NewUser, UserFields},
 };
 use warden_proto::v1::{
     self as pb, ListUsersRequest, ListUsersResponse, users_service_client::UsersServiceClient,
@@ -109,11 +108,9 @@ async fn seed(app: &TestApp, seed: Seed) -> users::Model {
         phone_verified: seed.phone_verified,
         must_change_password: false,
     };
-    let mut violations = Violations::new();
-    let valid = fields::validate(&mut violations, "", &input, 16 * 1024);
-    violations.finish().expect("seed passes the field rules");
+    let valid = NewUser::parse("", &input, 16 * 1024).expect("seed passes the field rules");
     let created_at = seed.created_at.unwrap_or_else(|| Utc::now().trunc_subsecs(6));
-    let user = fields::insert(&app.db, &valid.expect("valid"), None, created_at).await.unwrap();
+    let user = fields::seed(&app.db, &valid, created_at).await.unwrap();
     let mut row: users::ActiveModel = user.into();
     row.updated_at = Set(seed.updated_at.unwrap_or(created_at));
     row.last_login_at = Set(seed.last_login_at);

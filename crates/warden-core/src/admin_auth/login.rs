@@ -9,46 +9,31 @@ use crate::{
     audit::{self, Event},
     auth::{
         lockout::AccountKind,
-        password::MAX_PASSWORD_CHARS,
         sessions,
-        sign_in::{Attempt, Proven, record_success},
+        sign_in::{Attempt, Credentials, Proven, record_success},
         tokens::access::Subject,
     },
     context::{Actor, Context},
-    email,
     entity::admins,
     error::{DomainError, DomainResult},
-    secret::SecretString,
+    values::Email,
 };
 
 /// The audit action of admin sign-ins, successful or not.
 const ACTION: &str = "admin.login";
 
 impl AdminAuth {
-    pub async fn login(
-        &self,
-        ctx: &Context,
-        email: &str,
-        password: &SecretString,
-    ) -> DomainResult<SignedIn> {
-        let mut violations = crate::Violations::new();
-        if email.trim().is_empty() {
-            violations.push("email", "is required");
-        }
-        if password.expose().is_empty() {
-            violations.push("password", "is required");
-        }
-        if password.expose().chars().count() > MAX_PASSWORD_CHARS {
-            violations.push("password", "must be at most 1024 characters");
-        }
-        violations.finish()?;
-
+    /// `credentials.identifier` is the email.
+    pub async fn login(&self, ctx: &Context, credentials: &Credentials) -> DomainResult<SignedIn> {
         // A malformed email cannot belong to an admin: same answer as unknown.
-        let (admin, identifier) = match email::parse("email", email) {
-            Ok(email) => (find_by_email(&self.db, &email.normalized).await?, email.normalized),
-            Err(_) => (None, email.trim().to_lowercase()),
+        let (admin, identifier) = match Email::parse("email", &credentials.identifier) {
+            Ok(email) => {
+                (find_by_email(&self.db, email.normalized()).await?, email.normalized().to_owned())
+            }
+            Err(_) => (None, credentials.identifier.to_lowercase()),
         };
         let attempt = Attempt { ctx, action: ACTION };
+        let password = &credentials.password;
         let Proven { account: admin, rehash, .. } =
             self.auth.check_password(attempt, &identifier, admin, password).await?;
         if !admin.is_active {
@@ -82,7 +67,7 @@ impl AdminAuth {
         let audience = self.auth.tokens().settings().admin_audience.clone();
         let access =
             self.auth.tokens().issue(Subject::Admin, admin.id, session.id, &audience, now)?;
-        let admin = super::find_by_id(&self.db, admin.id).await?;
+        let admin = super::load(&self.db, admin.id.into()).await?;
         Ok(SignedIn {
             admin,
             access_token: access.token,

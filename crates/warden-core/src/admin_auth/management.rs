@@ -2,178 +2,52 @@
 //! instance row first and re-counts inside the transaction, so two admins
 //! removing each other at once can never leave zero dashboard admins.
 
-use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::{Expr, Func, Order},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
-use super::{
-    AdminAuth, parse_role,
-    setup::{lock_admins, validate_name},
-};
+use super::{Admin, AdminAuth, AdminUpdate, NewAdmin, setup::lock_admins};
 use crate::{
     audit::{self, Event},
-    auth::password::ADMIN_MIN_PASSWORD_CHARS,
     auth::sessions,
     context::Context,
-    email,
     entity::admins,
-    error::{DomainError, DomainResult, Violations},
+    error::{DomainError, DomainResult},
     idempotency::{self, RequestKey},
-    pagination::{self, Cursor, PageRequest},
     scope::AdminRole,
-    secret::SecretString,
-    text_filter::TextFilter,
+    values::AdminId,
 };
 
-#[derive(Debug, Clone)]
-pub struct NewAdmin {
-    pub email: String,
-    pub name: String,
-    pub password: SecretString,
-    pub password_confirm: SecretString,
-    pub role: String,
-    pub request_id: String,
-}
-
-/// Only the fields named in the update mask are `Some`.
-#[derive(Debug, Clone, Default)]
-pub struct AdminUpdate {
-    pub email: Option<String>,
-    pub name: Option<String>,
-    pub role: Option<String>,
-    pub is_active: Option<bool>,
-    pub password: Option<(SecretString, SecretString)>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AdminOrder {
-    Email,
-    Name,
-    #[default]
-    CreatedAt,
-    UpdatedAt,
-    LastLoginAt,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct AdminFilter {
-    pub email: Option<TextFilter>,
-    pub name: Option<TextFilter>,
-    pub role: Option<String>,
-    pub is_active: Option<bool>,
-    pub order: AdminOrder,
-    pub descending: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct AdminPage {
-    pub admins: Vec<admins::Model>,
-    pub next_page_token: String,
-    pub total_size: Option<u64>,
-}
+/// The idempotency operation name for CreateAdmin's `request_id`.
+const OPERATION: &str = "CreateAdmin";
 
 impl AdminAuth {
-    pub async fn get_admin(&self, id: Uuid) -> DomainResult<admins::Model> {
-        super::find_by_id(&self.db, id).await
+    pub async fn get_admin(&self, id: AdminId) -> DomainResult<Admin> {
+        super::load(&self.db, id).await
     }
 
-    pub async fn list_admins(
-        &self,
-        filter: &AdminFilter,
-        page: &PageRequest,
-    ) -> DomainResult<AdminPage> {
-        let mut condition = Condition::all();
-        if let Some(email) = &filter.email {
-            condition = condition.add(email.condition(Expr::col(admins::Column::EmailNormalized)));
-        }
-        if let Some(name) = &filter.name {
-            condition = condition.add(name.condition(Expr::col(admins::Column::Name)));
-        }
-        if let Some(role) = &filter.role {
-            condition = condition.add(admins::Column::Role.eq(role.clone()));
-        }
-        if let Some(active) = filter.is_active {
-            condition = condition.add(admins::Column::IsActive.eq(active));
-        }
-        let total_size = match page.include_total {
-            true => Some(admins::Entity::find().filter(condition.clone()).count(&self.db).await?),
-            false => None,
-        };
-        let sort = sort_expr(filter.order);
-        let mut query = admins::Entity::find().filter(condition);
-        if let Some(cursor) = &page.cursor {
-            let key = cursor_value(filter.order, cursor)?;
-            query = query.filter(pagination::after(
-                sort.clone(),
-                admins::Column::Id,
-                key,
-                cursor.id,
-                filter.descending,
-            ));
-        }
-        let order = if filter.descending { Order::Desc } else { Order::Asc };
-        let rows = query
-            .order_by(sort, order.clone())
-            .order_by(admins::Column::Id, order)
-            .offset(page.effective_offset())
-            .limit(page.fetch_limit())
-            .all(&self.db)
-            .await?;
-        let (admins, next_page_token) =
-            pagination::finish(page, rows, |a| cursor_of(filter.order, a));
-        Ok(AdminPage { admins, next_page_token, total_size })
-    }
-
-    pub async fn create_admin(&self, ctx: &Context, new: NewAdmin) -> DomainResult<admins::Model> {
-        let mut violations = Violations::new();
-        let email = violations.check(email::parse("email", &new.email));
-        let name = violations.check(validate_name(&new.name));
-        // The contract: an empty role means dashboard_viewer.
-        let role = match new.role.as_str() {
-            "" => Some(AdminRole::DashboardViewer),
-            given => violations.check(parse_role("role", given)),
-        };
-        violations.absorb(self.auth.passwords().check_policy(
-            "password",
-            &new.password,
-            ADMIN_MIN_PASSWORD_CHARS,
-            &[&new.email, &new.name],
-        ))?;
-        if !new.password_confirm.expose().is_empty() && new.password_confirm != new.password {
-            violations.push("password_confirm", "must equal password");
-        }
-        let fingerprint = format!("{}|{}|{}", new.email, new.name, new.role);
-        let key = match RequestKey::parse("CreateAdmin", &new.request_id, &fingerprint) {
-            Ok(key) => key,
-            Err(DomainError::Validation(v)) => {
-                v.into_iter().for_each(|v| violations.push(v.field, v.description));
-                None
-            }
-            Err(other) => return Err(other),
-        };
-        violations.finish()?;
-        let (Some(email), Some(name), Some(role)) = (email, name, role) else {
-            return Err(DomainError::validation("email", "is required"));
-        };
+    pub async fn create_admin(&self, ctx: &Context, new: NewAdmin) -> DomainResult<Admin> {
+        let fingerprint =
+            format!("{}|{}|{}", new.email.as_str(), new.name.as_str(), new.role.as_str());
+        let key = RequestKey::of(OPERATION, new.request_id, &fingerprint);
+        let role = new.role;
         // Granting a role is granting its scopes: only to a caller holding them.
         ctx.ensure_holds(&role.scopes())?;
         if let Some(key) = &key
             && let Some(existing) = idempotency::find(&self.db, ctx, key).await?
         {
-            return super::find_by_id(&self.db, existing).await;
+            return super::load(&self.db, existing.into()).await;
         }
-        let hash = self.auth.passwords().hash(&new.password).await?;
+        let hash = self.auth.passwords().hash(new.password.secret()).await?;
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
         let admin = admins::ActiveModel {
             id: Set(Uuid::now_v7()),
-            email: Set(email.given),
-            email_normalized: Set(email.normalized),
-            name: Set(name),
+            email: Set(new.email.as_str().to_owned()),
+            email_normalized: Set(new.email.normalized().to_owned()),
+            name: Set(new.name.as_str().to_owned()),
             password_hash: Set(hash),
             role: Set(role.as_str().to_owned()),
             is_active: Set(true),
@@ -201,7 +75,7 @@ impl AdminAuth {
             Event::new("admin.create").target("admin", admin.id).meta("role", role.as_str());
         audit::record(&txn, ctx, event, now).await?;
         txn.commit().await?;
-        Ok(admin)
+        Ok(admin.into())
     }
 
     /// A create that lost a race against a concurrent retry of itself (same
@@ -212,13 +86,13 @@ impl AdminAuth {
         key: Option<&RequestKey>,
         txn: DatabaseTransaction,
         err: DomainError,
-    ) -> DomainResult<admins::Model> {
+    ) -> DomainResult<Admin> {
         let (Some(key), DomainError::AlreadyExists(_)) = (key, &err) else {
             return Err(err);
         };
         txn.rollback().await?;
         match idempotency::find(&self.db, ctx, key).await? {
-            Some(existing) => super::find_by_id(&self.db, existing).await,
+            Some(existing) => super::load(&self.db, existing.into()).await,
             None => Err(err),
         }
     }
@@ -226,56 +100,34 @@ impl AdminAuth {
     pub async fn update_admin(
         &self,
         ctx: &Context,
-        id: Uuid,
+        id: AdminId,
         update: AdminUpdate,
-    ) -> DomainResult<admins::Model> {
-        let mut violations = Violations::new();
-        let email =
-            update.email.as_deref().and_then(|e| violations.check(email::parse("admin.email", e)));
-        let name = update.name.as_deref().and_then(|n| {
-            violations.check(validate_name(n).map_err(|mut v| {
-                v.field = "admin.name".into();
-                v
-            }))
-        });
-        let role =
-            update.role.as_deref().and_then(|r| violations.check(parse_role("admin.role", r)));
-        if let Some((password, confirm)) = &update.password {
-            violations.absorb(self.auth.passwords().check_policy(
-                "password",
-                password,
-                ADMIN_MIN_PASSWORD_CHARS,
-                &[],
-            ))?;
-            if !confirm.expose().is_empty() && confirm != password {
-                violations.push("password_confirm", "must equal password");
-            }
-        }
-        violations.finish()?;
+    ) -> DomainResult<Admin> {
         let hash = match &update.password {
-            Some((password, _)) => Some(self.auth.passwords().hash(password).await?),
+            Some(password) => Some(self.auth.passwords().hash(password.secret()).await?),
             None => None,
         };
         let now = self.now();
-        if let Some(role) = role {
+        if let Some(role) = update.role {
             ctx.ensure_holds(&role.scopes())?;
         }
+        let id = id.uuid();
         let txn = crate::db::begin_write(&self.db).await?;
         lock_admins(&txn).await?;
         let admin = super::find_by_id(&txn, id).await?;
         ensure_may_manage(ctx, &admin)?;
         let mut changed: Vec<&str> = Vec::new();
         let mut model: admins::ActiveModel = admin.clone().into();
-        if let Some(email) = email {
-            model.email = Set(email.given);
-            model.email_normalized = Set(email.normalized);
+        if let Some(email) = &update.email {
+            model.email = Set(email.as_str().to_owned());
+            model.email_normalized = Set(email.normalized().to_owned());
             changed.push("email");
         }
-        if let Some(name) = name {
-            model.name = Set(name);
+        if let Some(name) = &update.name {
+            model.name = Set(name.as_str().to_owned());
             changed.push("name");
         }
-        if let Some(role) = role {
+        if let Some(role) = update.role {
             model.role = Set(role.as_str().to_owned());
             changed.push("role");
         }
@@ -302,7 +154,7 @@ impl AdminAuth {
             .meta("revoked_sessions", revoked);
         audit::record(&txn, ctx, event, now).await?;
         txn.commit().await?;
-        Ok(updated)
+        Ok(updated.into())
     }
 
     /// Deletes an admin and revokes its sessions; with `validate_only` only
@@ -310,9 +162,10 @@ impl AdminAuth {
     pub async fn delete_admin(
         &self,
         ctx: &Context,
-        id: Uuid,
+        id: AdminId,
         validate_only: bool,
     ) -> DomainResult<u64> {
+        let id = id.uuid();
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
         lock_admins(&txn).await?;
@@ -354,42 +207,4 @@ async fn ensure_an_admin_remains<C: ConnectionTrait>(txn: &C) -> DomainResult<()
         .count(txn)
         .await?;
     if remaining == 0 { Err(DomainError::LastAdmin) } else { Ok(()) }
-}
-
-fn sort_expr(order: AdminOrder) -> Expr {
-    match order {
-        AdminOrder::Email => Expr::col(admins::Column::EmailNormalized),
-        AdminOrder::Name => Expr::col(admins::Column::Name),
-        AdminOrder::CreatedAt => Expr::col(admins::Column::CreatedAt),
-        AdminOrder::UpdatedAt => Expr::col(admins::Column::UpdatedAt),
-        // Never-signed-in admins sort as if at the epoch, so keyset paging holds.
-        AdminOrder::LastLoginAt => Expr::expr(Func::coalesce([
-            Expr::col(admins::Column::LastLoginAt),
-            Expr::value(epoch()),
-        ])),
-    }
-}
-
-fn epoch() -> DateTime<Utc> {
-    DateTime::UNIX_EPOCH
-}
-
-fn cursor_of(order: AdminOrder, admin: &admins::Model) -> Cursor {
-    let key = match order {
-        AdminOrder::Email => admin.email_normalized.clone(),
-        AdminOrder::Name => admin.name.clone(),
-        AdminOrder::CreatedAt => admin.created_at.to_rfc3339(),
-        AdminOrder::UpdatedAt => admin.updated_at.to_rfc3339(),
-        AdminOrder::LastLoginAt => admin.last_login_at.unwrap_or_else(epoch).to_rfc3339(),
-    };
-    Cursor { key: Some(key), id: admin.id }
-}
-
-fn cursor_value(order: AdminOrder, cursor: &Cursor) -> DomainResult<sea_orm::Value> {
-    let bad = || DomainError::validation("page_token", "is not a valid page token");
-    let key = cursor.key.clone().ok_or_else(bad)?;
-    Ok(match order {
-        AdminOrder::Email | AdminOrder::Name => key.into(),
-        _ => DateTime::parse_from_rfc3339(&key).map_err(|_| bad())?.with_timezone(&Utc).into(),
-    })
 }

@@ -1,26 +1,38 @@
 //! AdminAuthService's domain: the first admin, sign-in with lockout, token
 //! refresh and logout, password change and reset, and admin management.
+//! Use cases take the typed input of `fields` and answer [`Admin`] views.
 
+mod fields;
+mod listing;
 mod login;
 mod management;
 mod password;
 mod session;
 mod setup;
+mod view;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use management::{AdminFilter, AdminOrder, AdminPage, AdminUpdate, NewAdmin};
+pub use fields::{
+    AdminName, AdminUpdate, FirstAdmin, MAX_ADMIN_NAME_CHARS, NewAdmin, PasswordChange,
+    ResetConfirmation, parse_role,
+};
+pub use listing::{AdminFilter, AdminOrder, AdminPage, AdminQuery};
 pub use setup::{Bootstrap, SetupStatus};
+pub use view::Admin;
 
 use crate::{
-    auth::Auth,
+    auth::{
+        Auth,
+        password::{ADMIN_MIN_PASSWORD_CHARS, PasswordPolicy},
+    },
     entity::admins,
     error::{DomainError, DomainResult},
-    scope::AdminRole,
     secret::SecretString,
+    values::AdminId,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,7 +55,7 @@ impl Default for PasswordResetSettings {
 /// A successful sign-in: the admin and a fresh token pair.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
-    pub admin: admins::Model,
+    pub admin: Admin,
     pub access_token: String,
     pub refresh_token: SecretString,
     pub expires_in: i64,
@@ -63,6 +75,11 @@ impl AdminAuth {
 
     fn now(&self) -> DateTime<Utc> {
         self.auth.now()
+    }
+
+    /// What a new admin password must meet: at least 12 characters.
+    pub fn password_policy(&self) -> PasswordPolicy<'_> {
+        self.auth.passwords().policy(ADMIN_MIN_PASSWORD_CHARS)
     }
 
     fn refresh_ttl(&self) -> Duration {
@@ -87,8 +104,7 @@ async fn find_by_id<C: ConnectionTrait>(conn: &C, id: Uuid) -> DomainResult<admi
         .ok_or(DomainError::NotFound { resource: "admin" })
 }
 
-fn parse_role(field: &str, role: &str) -> Result<AdminRole, crate::FieldViolation> {
-    role.parse().map_err(|()| {
-        crate::FieldViolation::new(field, "must be dashboard_admin or dashboard_viewer")
-    })
+/// One admin's view, read afresh (after a change, in or out of its transaction).
+async fn load<C: ConnectionTrait>(conn: &C, id: AdminId) -> DomainResult<Admin> {
+    find_by_id(conn, id.uuid()).await.map(Admin::from)
 }

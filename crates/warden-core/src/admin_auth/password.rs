@@ -5,18 +5,18 @@ use chrono::Duration;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use uuid::Uuid;
 
-use super::{AdminAuth, find_by_email, session::caller};
+use super::{AdminAuth, PasswordChange, ResetConfirmation, find_by_email, session::caller};
 use crate::{
     audit::{self, Event},
-    auth::password::{ADMIN_MIN_PASSWORD_CHARS, Verified},
+    auth::password::Verified,
     auth::sessions,
     auth::tokens::refresh,
     context::{Actor, Context},
-    email,
     entity::{admins, verification_tokens},
-    error::{DomainError, DomainResult, Violations},
+    error::{DomainError, DomainResult},
     notify,
-    secret::{SecretString, digest},
+    secret::digest,
+    values::Email,
 };
 
 const RESET_PURPOSE: &str = "admin_password_reset";
@@ -27,23 +27,11 @@ impl AdminAuth {
     pub async fn change_password(
         &self,
         ctx: &Context,
-        current: &SecretString,
-        new: &SecretString,
+        change: &PasswordChange,
     ) -> DomainResult<u64> {
         let (admin_id, session_id) = caller(ctx)?;
-        let mut violations = Violations::new();
-        if current.expose().is_empty() {
-            violations.push("current_password", "is required");
-        }
-        violations.absorb(self.auth.passwords().check_policy(
-            "new_password",
-            new,
-            ADMIN_MIN_PASSWORD_CHARS,
-            &[],
-        ))?;
-        violations.finish()?;
         let admin = super::find_by_id(&self.db, admin_id).await?;
-        if self.auth.passwords().verify(current, Some(&admin.password_hash)).await?
+        if self.auth.passwords().verify(&change.current, Some(&admin.password_hash)).await?
             == Verified::NoMatch
         {
             // The caller is signed in; a wrong current password is bad input.
@@ -52,7 +40,7 @@ impl AdminAuth {
                 "is incorrect",
             )]));
         }
-        let hash = self.auth.passwords().hash(new).await?;
+        let hash = self.auth.passwords().hash(change.new.secret()).await?;
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
         let mut model: admins::ActiveModel = admin.into();
@@ -78,11 +66,10 @@ impl AdminAuth {
 
     /// Always succeeds and says nothing about whether the email exists. When
     /// it does, a reset token is made and its link mailed via the outbox.
-    pub async fn request_password_reset(&self, ctx: &Context, email: &str) -> DomainResult<()> {
-        let email = email::parse("email", email).map_err(|v| DomainError::Validation(vec![v]))?;
+    pub async fn request_password_reset(&self, ctx: &Context, email: &Email) -> DomainResult<()> {
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
-        let admin = find_by_email(&txn, &email.normalized).await?.filter(|a| a.is_active);
+        let admin = find_by_email(&txn, email.normalized()).await?.filter(|a| a.is_active);
         let mut event = Event::new("admin.password_reset_request");
         if let Some(admin) = admin {
             // The token is minted when the mail is sent: the outbox never holds it.
@@ -117,25 +104,10 @@ impl AdminAuth {
     pub async fn confirm_password_reset(
         &self,
         ctx: &Context,
-        token: &SecretString,
-        password: &SecretString,
-        confirm: &SecretString,
+        confirmation: &ResetConfirmation,
     ) -> DomainResult<()> {
-        let mut violations = Violations::new();
-        if token.expose().is_empty() {
-            violations.push("token", "is required");
-        }
-        violations.absorb(self.auth.passwords().check_policy(
-            "password",
-            password,
-            ADMIN_MIN_PASSWORD_CHARS,
-            &[],
-        ))?;
-        if password != confirm {
-            violations.push("password_confirm", "must equal password");
-        }
-        violations.finish()?;
-        let hash = self.auth.passwords().hash(password).await?;
+        let token = &confirmation.token;
+        let hash = self.auth.passwords().hash(confirmation.password.secret()).await?;
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
         let stored = verification_tokens::Entity::find()

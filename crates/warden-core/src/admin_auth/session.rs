@@ -2,12 +2,11 @@
 //! logout. Turning an access token back into a principal is
 //! `auth::credentials`, shared with API keys.
 
-use super::{AdminAuth, SignedIn};
+use super::{Admin, AdminAuth, SignedIn};
 use crate::{
     audit::{self, Event},
     auth::{credentials::admin_may_hold_tokens, sessions, tokens::access::Subject},
     context::{Actor, Context},
-    entity::admins,
     error::{DomainError, DomainResult},
     principal::PrincipalKind,
 };
@@ -41,7 +40,7 @@ impl AdminAuth {
         let access =
             self.auth.tokens().issue(Subject::Admin, admin.id, session.id, &audience, now)?;
         Ok(SignedIn {
-            admin,
+            admin: admin.into(),
             access_token: access.token,
             refresh_token,
             expires_in: access.expires_in,
@@ -67,9 +66,9 @@ impl AdminAuth {
         Ok(())
     }
 
-    pub async fn current_admin(&self, ctx: &Context) -> DomainResult<admins::Model> {
+    pub async fn current_admin(&self, ctx: &Context) -> DomainResult<Admin> {
         let (admin_id, _) = caller(ctx)?;
-        super::find_by_id(&self.db, admin_id).await
+        super::load(&self.db, admin_id.into()).await
     }
 }
 

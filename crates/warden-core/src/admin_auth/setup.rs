@@ -9,17 +9,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{AdminAuth, SignedIn};
+use super::{AdminAuth, FirstAdmin, SignedIn};
 use crate::{
     audit::{self, Event},
-    auth::password::{ADMIN_MIN_PASSWORD_CHARS, Passwords},
     auth::sessions,
     context::Context,
-    email,
     entity::{admins, instance},
-    error::{DomainError, DomainResult, FieldViolation, Violations},
+    error::{DomainError, DomainResult},
     scope::AdminRole,
-    secret::SecretString,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,36 +45,6 @@ pub(super) async fn lock_admins<C: ConnectionTrait>(conn: &C) -> DomainResult<in
         .ok_or_else(|| DomainError::internal(std::io::Error::other("instance row missing")))
 }
 
-/// Every problem with a first admin's details, reported together.
-fn validate_first_admin(
-    passwords: &Passwords,
-    email: &str,
-    password: &SecretString,
-    name: &str,
-) -> DomainResult<(email::Email, String)> {
-    let mut violations = Violations::new();
-    let hints = [email, name];
-    let email = violations.check(email::parse("email", email));
-    let name = violations.check(validate_name(name));
-    violations.absorb(passwords.check_policy(
-        "password",
-        password,
-        ADMIN_MIN_PASSWORD_CHARS,
-        &hints,
-    ))?;
-    violations.finish()?;
-    email.zip(name).ok_or_else(|| DomainError::validation("email", "is required"))
-}
-
-pub(super) fn validate_name(name: &str) -> Result<String, FieldViolation> {
-    let name = name.trim();
-    match name.chars().count() {
-        0 => Err(FieldViolation::new("name", "is required")),
-        n if n > 200 => Err(FieldViolation::new("name", "must be at most 200 characters")),
-        _ => Ok(name.to_owned()),
-    }
-}
-
 impl AdminAuth {
     pub async fn setup_status(&self) -> DomainResult<SetupStatus> {
         let has_admin = admins::Entity::find().count(&self.db).await? > 0;
@@ -85,23 +52,16 @@ impl AdminAuth {
     }
 
     /// Creates the first admin (dashboard_admin) and signs them in.
-    pub async fn setup(
-        &self,
-        ctx: &Context,
-        email: &str,
-        password: &SecretString,
-        name: &str,
-    ) -> DomainResult<SignedIn> {
-        let (email, name) = validate_first_admin(self.auth.passwords(), email, password, name)?;
+    pub async fn setup(&self, ctx: &Context, first: FirstAdmin) -> DomainResult<SignedIn> {
         // Cheap refusal before the expensive hash; the locked check below decides.
         if self.setup_status().await?.has_admin {
             return Err(DomainError::SetupAlreadyDone);
         }
-        let hash = self.auth.passwords().hash(password).await?;
+        let hash = self.auth.passwords().hash(first.password.secret()).await?;
         let now = self.now();
 
         let txn = crate::db::begin_write(&self.db).await?;
-        let admin = create_first_admin(&txn, &email, &name, hash, now).await?;
+        let admin = create_first_admin(&txn, &first, hash, now).await?;
         let session =
             sessions::open(&txn, sessions::ADMIN, admin.id, &ctx.call, now, self.refresh_ttl())
                 .await?;
@@ -118,7 +78,7 @@ impl AdminAuth {
             now,
         )?;
         Ok(SignedIn {
-            admin,
+            admin: admin.into(),
             access_token: access.token,
             refresh_token,
             expires_in: access.expires_in,
@@ -127,20 +87,14 @@ impl AdminAuth {
 
     /// Idempotent first-admin creation for automation: succeeds and changes
     /// nothing when an admin already exists.
-    pub async fn bootstrap(
-        &self,
-        email: &str,
-        password: &SecretString,
-        name: &str,
-    ) -> DomainResult<Bootstrap> {
-        let (email, name) = validate_first_admin(self.auth.passwords(), email, password, name)?;
+    pub async fn bootstrap(&self, first: FirstAdmin) -> DomainResult<Bootstrap> {
         if self.setup_status().await?.has_admin {
             return Ok(Bootstrap::AlreadySetUp);
         }
-        let hash = self.auth.passwords().hash(password).await?;
+        let hash = self.auth.passwords().hash(first.password.secret()).await?;
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
-        let admin = match create_first_admin(&txn, &email, &name, hash, now).await {
+        let admin = match create_first_admin(&txn, &first, hash, now).await {
             Ok(admin) => admin,
             Err(DomainError::SetupAlreadyDone) => return Ok(Bootstrap::AlreadySetUp),
             Err(err) => return Err(err),
@@ -160,8 +114,7 @@ impl AdminAuth {
 /// Inside the caller's transaction: lock, check no admin exists, insert.
 async fn create_first_admin<C: ConnectionTrait>(
     txn: &C,
-    email: &email::Email,
-    name: &str,
+    first: &FirstAdmin,
     password_hash: String,
     now: DateTime<Utc>,
 ) -> DomainResult<admins::Model> {
@@ -171,9 +124,9 @@ async fn create_first_admin<C: ConnectionTrait>(
     }
     let admin = admins::ActiveModel {
         id: Set(Uuid::now_v7()),
-        email: Set(email.given.clone()),
-        email_normalized: Set(email.normalized.clone()),
-        name: Set(name.to_owned()),
+        email: Set(first.email.as_str().to_owned()),
+        email_normalized: Set(first.email.normalized().to_owned()),
+        name: Set(first.name.as_str().to_owned()),
         password_hash: Set(password_hash),
         role: Set(AdminRole::DashboardAdmin.as_str().to_owned()),
         is_active: Set(true),

@@ -2,35 +2,54 @@
 //! (for lookup) and a SHA-256 digest of the whole key are stored; the raw key
 //! is shown once, when it is created.
 //!
-//! Use cases: [`create`], [`get`], [`list`], [`update`], [`revoke`], and
-//! [`authenticate`] for the authorization layer. Every mutation writes its one
-//! audit event in the same transaction; no view ever carries the digest.
+//! Use cases on [`ApiKeys`]: create, get, list, update, revoke; the
+//! authorization layer checks keys through `auth::credentials`. They take the
+//! typed input of [`fields`]; every mutation writes its one audit event in
+//! the same transaction; no view ever carries the digest.
 
 mod create;
+pub mod fields;
 mod list;
 mod manage;
-mod validate;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait};
-use uuid::Uuid;
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
 
-pub use create::{CreateApiKey, Created, NewApiKey, create, insert};
-pub use list::{ListApiKeys, ListedApiKeys, MatchMode, NameFilter, list};
-pub use manage::{UpdateApiKey, get, revoke, update};
+pub use create::{Created, NewApiKey, insert};
+pub use fields::{CreateApiKey, KeyDescription, KeyName, UpdateApiKey};
+pub use list::{ApiKeyQuery, ListedApiKeys};
 
 use crate::{
-    auth::prefixed_secret::MARKER,
+    auth::{Auth, prefixed_secret::MARKER},
     context::Actor,
     entity::api_keys,
     error::{DomainError, DomainResult},
     scope::ScopeSet,
+    values::ApiKeyId,
 };
+
+/// ApiKeysService's use cases.
+#[derive(Clone, Debug)]
+pub struct ApiKeys {
+    db: DatabaseConnection,
+    auth: Auth,
+}
+
+impl ApiKeys {
+    pub fn new(auth: Auth) -> Self {
+        Self { db: auth.db().clone(), auth }
+    }
+
+    /// Now, by the server's clock (an `expires_at` must be after it).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.auth.now()
+    }
+}
 
 /// An API key as callers see it: never the secret, never its digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
-    pub id: Uuid,
+    pub id: ApiKeyId,
     pub name: String,
     pub description: String,
     /// The public part of the raw key, `wdn_<hex>`.
@@ -57,7 +76,7 @@ impl ApiKey {
         };
         let is_active = is_active(model.revoked_at, model.expires_at, now);
         Self {
-            id: model.id,
+            id: model.id.into(),
             name: model.name,
             description: model.description,
             prefix: format!("{MARKER}{}", model.prefix),
@@ -98,8 +117,8 @@ fn db_time(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(6)
 }
 
-async fn find_model<C: ConnectionTrait>(conn: &C, id: Uuid) -> DomainResult<api_keys::Model> {
-    api_keys::Entity::find_by_id(id)
+async fn find_model<C: ConnectionTrait>(conn: &C, id: ApiKeyId) -> DomainResult<api_keys::Model> {
+    api_keys::Entity::find_by_id(id.uuid())
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound { resource: "api_key" })
@@ -111,6 +130,7 @@ mod tests;
 #[cfg(test)]
 mod unit_tests {
     use chrono::Duration;
+    use uuid::Uuid;
 
     use super::*;
     use crate::{

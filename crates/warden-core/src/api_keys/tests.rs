@@ -1,25 +1,41 @@
 //! The use cases against a real migrated SQLite file, with time under test
 //! control (the black-box suite covers the rest over gRPC on both backends).
 
-use chrono::{Duration, TimeZone, Utc};
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use uuid::Uuid;
 
 use super::*;
 use crate::auth::api_key_credential::authenticate;
 use crate::{
+    clock::ManualClock,
     context::{CallInfo, Context},
     entity::audit_events,
+    pagination::{PageKey, PageRequest},
     principal::{Principal, PrincipalKind},
     scope::Scope,
 };
 
-async fn database() -> (tempfile::TempDir, DatabaseConnection) {
+/// The use cases over a migrated SQLite file, on a clock the test moves.
+async fn keys_at(start: DateTime<Utc>) -> (tempfile::TempDir, ApiKeys, ManualClock) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = crate::db::connect(&crate::db::sqlite_url_in(dir.path()), &Default::default())
         .await
         .expect("connect");
     crate::db::migrate(&db).await.expect("migrate");
-    (dir, db)
+    let clock = ManualClock::new(start);
+    let fast = crate::auth::password::PasswordSettings {
+        memory_kib: 256,
+        iterations: 1,
+        ..Default::default()
+    };
+    let defaults = (Default::default(), Default::default(), Default::default());
+    let auth = Auth::open(db, Arc::new(clock.clone()), &fast, defaults.0, defaults.1, defaults.2)
+        .await
+        .expect("auth");
+    (dir, ApiKeys::new(auth), clock)
 }
 
 fn admin() -> Context {
@@ -32,76 +48,71 @@ fn admin() -> Context {
 
 fn request(name: &str) -> CreateApiKey {
     CreateApiKey {
-        name: name.into(),
-        scopes: vec![Scope::UsersRead.as_str().into()],
-        ..Default::default()
+        name: KeyName::parse("name", name).expect("name"),
+        description: KeyDescription::parse("description", "").expect("description"),
+        scopes: [Scope::UsersRead].into_iter().collect(),
+        expires_at: None,
+        request_id: None,
     }
 }
 
 #[tokio::test]
 async fn last_used_at_is_written_at_most_once_a_minute() {
-    let (_dir, db) = database().await;
     let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).single().expect("time");
-    let created = create(&db, &admin(), request("probe"), t0).await.expect("create");
+    let (_dir, keys, _clock) = keys_at(t0).await;
+    let db = keys.db.clone();
+    let created = keys.create(&admin(), request("probe")).await.expect("create");
     let raw = created.raw_key.expect("raw key");
-    let last_used = |db: &DatabaseConnection, id| {
-        let db = db.clone();
-        async move { get(&db, id, t0).await.expect("get").last_used_at }
-    };
     let id = created.api_key.id;
-    assert_eq!(last_used(&db, id).await, None);
+    let last_used = || async { keys.get(id).await.expect("get").last_used_at };
+    assert_eq!(last_used().await, None);
 
     authenticate(&db, raw.expose(), t0).await.expect("first use");
-    assert_eq!(last_used(&db, id).await, Some(t0));
+    assert_eq!(last_used().await, Some(t0));
     authenticate(&db, raw.expose(), t0 + Duration::seconds(59)).await.expect("second use");
-    assert_eq!(last_used(&db, id).await, Some(t0), "no write within the minute");
+    assert_eq!(last_used().await, Some(t0), "no write within the minute");
     let later = t0 + Duration::seconds(61);
     authenticate(&db, raw.expose(), later).await.expect("third use");
-    assert_eq!(last_used(&db, id).await, Some(later));
+    assert_eq!(last_used().await, Some(later));
 }
 
 #[tokio::test]
 async fn expiry_follows_the_clock() {
-    let (_dir, db) = database().await;
     let t0 = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).single().expect("time");
+    let (_dir, keys, clock) = keys_at(t0).await;
     let input = CreateApiKey { expires_at: Some(t0 + Duration::hours(1)), ..request("short") };
-    let created = create(&db, &admin(), input, t0).await.expect("create");
+    let created = keys.create(&admin(), input).await.expect("create");
     let raw = created.raw_key.expect("raw key");
     assert!(created.api_key.is_active);
     let expired_at = t0 + Duration::hours(1);
-    let err = authenticate(&db, raw.expose(), expired_at).await.expect_err("expired");
+    let err = authenticate(&keys.db, raw.expose(), expired_at).await.expect_err("expired");
     assert!(matches!(err, DomainError::TokenExpired));
-    let listed = |now| {
-        let db = db.clone();
-        async move {
-            let input = ListApiKeys { active_only: true, descending: true, ..Default::default() };
-            list(&db, &crate::pagination::PageKey::ephemeral(), input, now)
-                .await
-                .expect("list")
-                .api_keys
-                .len()
-        }
-    };
-    assert_eq!(listed(t0).await, 1);
-    assert_eq!(listed(expired_at).await, 0);
+    let query = ApiKeyQuery { active_only: true, descending: true, ..Default::default() };
+    let page = PageRequest::parse(&PageKey::ephemeral(), 0, "", 0, false, None).expect("page");
+    let listed = || async { keys.list(&query, &page).await.expect("list").api_keys.len() };
+    assert_eq!(listed().await, 1);
+    clock.advance(Duration::hours(1));
+    assert_eq!(listed().await, 0);
 }
 
 #[tokio::test]
 async fn revoke_is_recorded_once() {
-    let (_dir, db) = database().await;
-    let now = Utc::now();
+    let now = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).single().expect("time");
+    let (_dir, keys, clock) = keys_at(now).await;
     let ctx = admin();
-    let created = create(&db, &ctx, request("to revoke"), now).await.expect("create");
+    let created = keys.create(&ctx, request("to revoke")).await.expect("create");
     let id = created.api_key.id;
-    let dry = revoke(&db, &ctx, id, true, now).await.expect("validate only");
+    let dry = keys.revoke(&ctx, id, true).await.expect("validate only");
     assert!(!dry.is_active && dry.revoked_at.is_some());
-    assert!(get(&db, id, now).await.expect("get").is_active, "validate_only changed nothing");
+    assert!(keys.get(id).await.expect("get").is_active, "validate_only changed nothing");
 
-    let first = revoke(&db, &ctx, id, false, now).await.expect("revoke");
-    let second = revoke(&db, &ctx, id, false, now + Duration::seconds(5)).await.expect("again");
+    let first = keys.revoke(&ctx, id, false).await.expect("revoke");
+    clock.advance(Duration::seconds(5));
+    let second = keys.revoke(&ctx, id, false).await.expect("again");
     assert_eq!(first.revoked_at, second.revoked_at, "the first revocation stands");
-    let rows = audit_events::Entity::find().count(&db).await.expect("count");
+    let rows = audit_events::Entity::find().count(&keys.db).await.expect("count");
     assert_eq!(rows, 2, "one create and one revoke");
-    let err = authenticate(&db, created.raw_key.expect("raw").expose(), now).await.unwrap_err();
+    let raw = created.raw_key.expect("raw");
+    let err = authenticate(&keys.db, raw.expose(), now).await.unwrap_err();
     assert!(matches!(err, DomainError::TokenRevoked));
 }

@@ -74,14 +74,17 @@ impl Auth {
 }
 
 /// The scopes an admin's role grants, as a principal of that session.
-pub fn admin_principal(admin: &admins::Model, session_id: Uuid) -> Principal {
+pub(crate) fn admin_principal(admin: &admins::Model, session_id: Uuid) -> Principal {
     let scopes = admin.role.parse::<AdminRole>().map(AdminRole::scopes).unwrap_or_default();
     Principal { kind: PrincipalKind::Admin { admin_id: admin.id, session_id }, scopes }
 }
 
 /// Disabled admins hold no tokens; tokens issued before the admin's cut-off
 /// (a password reset) are dead. Second granularity: `iat` has no fraction.
-pub fn admin_may_hold_tokens(admin: &admins::Model, issued_at: DateTime<Utc>) -> DomainResult<()> {
+pub(crate) fn admin_may_hold_tokens(
+    admin: &admins::Model,
+    issued_at: DateTime<Utc>,
+) -> DomainResult<()> {
     if !admin.is_active {
         return Err(DomainError::AccountDisabled);
     }

@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use crate::{
     error::{DomainError, DomainResult, FieldViolation},
     secret::{SecretString, random_bytes},
+    values::Invalid,
 };
 
 pub const MAX_PASSWORD_CHARS: usize = 1024;
@@ -83,43 +84,10 @@ impl Passwords {
         })
     }
 
-    /// The policy every new password meets (admins, users, resets, plaintext
-    /// imports; never imported hashes): `min..=1024` characters, and not
-    /// guessable. `hints` are the account's own words (email, names), which
-    /// make a password weak when it is built from them.
-    pub fn check_policy(
-        &self,
-        field: &str,
-        password: &SecretString,
-        min_chars: usize,
-        hints: &[&str],
-    ) -> DomainResult<()> {
-        check_length(field, password, min_chars)?;
-        // zxcvbn matches whole words: give it the hints' parts too (the local
-        // part of an email, its dotted pieces), so "jane.doe" counts as known.
-        let mut words: Vec<&str> = Vec::new();
-        for hint in hints.iter().filter(|h| !h.is_empty()) {
-            words.push(hint);
-            if let Some((local, _)) = hint.split_once('@') {
-                words.push(local);
-            }
-            words.extend(hint.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 3));
-        }
-        let estimate = zxcvbn::zxcvbn(password.expose(), &words);
-        if u8::from(estimate.score()) >= self.min_strength {
-            return Ok(());
-        }
-        let why = estimate
-            .feedback()
-            .and_then(|feedback| feedback.warning())
-            .map(|warning| {
-                format!(": {}", warning.to_string().trim_end_matches('.').to_lowercase())
-            })
-            .unwrap_or_default();
-        Err(DomainError::WeakPassword(vec![FieldViolation::new(
-            field,
-            format!("is too easy to guess{why}; use a longer passphrase of uncommon words"),
-        )]))
+    /// The policy for one kind of account's new passwords: at least
+    /// `min_chars` characters (and at most 1024), and not guessable.
+    pub fn policy(&self, min_chars: usize) -> PasswordPolicy<'_> {
+        PasswordPolicy { passwords: self, min_chars }
     }
 
     /// A PHC string (`$argon2id$v=19$m=…`).
@@ -161,6 +129,74 @@ impl Passwords {
     }
 }
 
+/// A password that passed the policy (or was generated): the only kind a
+/// use case stores. Imported hashes are not passwords and never pass here.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct NewPassword(SecretString);
+
+impl NewPassword {
+    /// A password the server generated from the CSPRNG: strong by construction.
+    pub(crate) fn generated(secret: SecretString) -> Self {
+        Self(secret)
+    }
+
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+
+    pub fn into_secret(self) -> SecretString {
+        self.0
+    }
+}
+
+/// The rules every new password meets (admins, users, resets, plaintext
+/// imports; never imported hashes). Borrowed from [`Passwords::policy`].
+#[derive(Clone, Copy, Debug)]
+pub struct PasswordPolicy<'a> {
+    passwords: &'a Passwords,
+    min_chars: usize,
+}
+
+impl PasswordPolicy<'_> {
+    /// `min..=1024` characters, and not guessable. `hints` are the account's
+    /// own words (email, names), which make a password weak when it is built
+    /// from them. Too short or guessable is a weak password (WEAK_PASSWORD
+    /// when nothing else is wrong); too long is plainly invalid.
+    pub fn parse(
+        &self,
+        field: &str,
+        raw: SecretString,
+        hints: &[&str],
+    ) -> Result<NewPassword, Invalid> {
+        check_length(field, &raw, self.min_chars)?;
+        // zxcvbn matches whole words: give it the hints' parts too (the local
+        // part of an email, its dotted pieces), so "jane.doe" counts as known.
+        let mut words: Vec<&str> = Vec::new();
+        for hint in hints.iter().filter(|h| !h.is_empty()) {
+            words.push(hint);
+            if let Some((local, _)) = hint.split_once('@') {
+                words.push(local);
+            }
+            words.extend(hint.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 3));
+        }
+        let estimate = zxcvbn::zxcvbn(raw.expose(), &words);
+        if u8::from(estimate.score()) >= self.passwords.min_strength {
+            return Ok(NewPassword(raw));
+        }
+        let why = estimate
+            .feedback()
+            .and_then(|feedback| feedback.warning())
+            .map(|warning| {
+                format!(": {}", warning.to_string().trim_end_matches('.').to_lowercase())
+            })
+            .unwrap_or_default();
+        Err(Invalid::weak_password(FieldViolation::new(
+            field,
+            format!("is too easy to guess{why}; use a longer passphrase of uncommon words"),
+        )))
+    }
+}
+
 fn hash_with(argon2: &Argon2<'_>, password: &str) -> DomainResult<String> {
     argon2
         .hash_password_with_salt(password.as_bytes(), &random_bytes::<16>())
@@ -179,21 +215,30 @@ fn needs_rehash(argon2: &Argon2<'_>, stored: &PasswordHash) -> bool {
 }
 
 /// Length rules: at least `min` characters, at most 1024.
-fn check_length(field: &str, password: &SecretString, min: usize) -> DomainResult<()> {
+fn check_length(field: &str, password: &SecretString, min: usize) -> Result<(), Invalid> {
     let chars = password.expose().chars().count();
     if chars > MAX_PASSWORD_CHARS {
-        return Err(DomainError::Validation(vec![FieldViolation::new(
-            field,
-            format!("must be at most {MAX_PASSWORD_CHARS} characters"),
-        )]));
+        let too_long = format!("must be at most {MAX_PASSWORD_CHARS} characters");
+        return Err(FieldViolation::new(field, too_long).into());
     }
     if chars < min {
-        return Err(DomainError::WeakPassword(vec![FieldViolation::new(
-            field,
-            format!("must be at least {min} characters"),
-        )]));
+        let too_short = format!("must be at least {min} characters");
+        return Err(Invalid::weak_password(FieldViolation::new(field, too_short)));
     }
     Ok(())
+}
+
+/// A password presented to sign in or to prove who one is: given, and no
+/// longer than any password could be (the hasher never sees megabytes).
+pub fn presented(field: &str, raw: String) -> Result<SecretString, FieldViolation> {
+    if raw.is_empty() {
+        return Err(FieldViolation::new(field, "is required"));
+    }
+    if raw.chars().count() > MAX_PASSWORD_CHARS {
+        let too_long = format!("must be at most {MAX_PASSWORD_CHARS} characters");
+        return Err(FieldViolation::new(field, too_long));
+    }
+    Ok(SecretString::new(raw))
 }
 
 #[cfg(test)]
@@ -248,28 +293,29 @@ mod tests {
             "qwertyuiopasdf",
             "alice.smith@example.com",
         ];
+        let policy = passwords.policy(8);
         for password in weak {
-            let result = passwords.check_policy(
-                "password",
-                &SecretString::new(password.into()),
-                8,
-                &["alice.smith@example.com"],
-            );
+            let result = policy
+                .parse("password", SecretString::new(password.into()), &["alice.smith@example.com"])
+                .map_err(DomainError::from);
             assert!(matches!(result, Err(DomainError::WeakPassword(_))), "{password} passed");
         }
         for strong in ["correct horse battery staple", "vX9#qLm2$Rt7!wPz", "long enough password"] {
             let result =
-                passwords.check_policy("password", &SecretString::new(strong.into()), 12, &[]);
+                passwords.policy(12).parse("password", SecretString::new(strong.into()), &[]);
             assert!(result.is_ok(), "{strong} refused: {result:?}");
         }
     }
 
     #[test]
     fn length_rules() {
-        let short = SecretString::new("short".into());
-        assert!(matches!(check_length("password", &short, 12), Err(DomainError::WeakPassword(_))));
-        let long = SecretString::new("x".repeat(1025));
-        assert!(matches!(check_length("password", &long, 12), Err(DomainError::Validation(_))));
-        assert!(check_length("password", &SecretString::new("x".repeat(12)), 12).is_ok());
+        let length = |password: String| {
+            check_length("password", &SecretString::new(password), 12).map_err(DomainError::from)
+        };
+        assert!(matches!(length("short".into()), Err(DomainError::WeakPassword(_))));
+        assert!(matches!(length("x".repeat(1025)), Err(DomainError::Validation(_))));
+        assert!(length("x".repeat(12)).is_ok());
+        assert!(presented("password", String::new()).is_err());
+        assert!(presented("password", "x".repeat(1025)).is_err());
     }
 }

@@ -31,7 +31,34 @@ use crate::{
     error::{DomainError, DomainResult},
     metrics::SignInOutcome,
     secret::SecretString,
+    values::{Invalid, all, required},
 };
+
+/// What a password sign-in presents: who (an email, username or phone, as
+/// typed) and the password. Both are required; the password is at most
+/// 1024 characters. Whether the identifier names anyone is the sign-in's
+/// business: a malformed one simply finds nobody.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// Trimmed.
+    pub identifier: String,
+    pub password: SecretString,
+}
+
+impl Credentials {
+    pub fn parse(
+        identifier_field: &str,
+        identifier: &str,
+        password: String,
+    ) -> Result<Self, Invalid> {
+        let identifier = identifier.trim();
+        let (_, password) = all((
+            required(identifier_field, identifier),
+            super::password::presented("password", password),
+        ))?;
+        Ok(Self { identifier: identifier.to_owned(), password })
+    }
+}
 
 /// What an account kind shows password sign-in.
 pub trait Account {

@@ -31,24 +31,16 @@ pub mod user_roles;
 pub mod users;
 pub mod verification_tokens;
 
-/// The entities under short names: `use crate::entity::prelude::*;`.
-pub mod prelude {
+/// The entities under short names, for the schema tests:
+/// `use crate::entity::prelude::*;`.
+#[cfg(test)]
+mod prelude {
     pub use super::admins::Entity as Admins;
-    pub use super::api_keys::Entity as ApiKeys;
-    pub use super::audit_events::Entity as AuditEvents;
-    pub use super::idempotency_keys::Entity as IdempotencyKeys;
-    pub use super::instance::Entity as Instance;
-    pub use super::mfa_devices::Entity as MfaDevices;
-    pub use super::outbox_messages::Entity as OutboxMessages;
     pub use super::refresh_tokens::Entity as RefreshTokens;
-    pub use super::server_secrets::Entity as ServerSecrets;
     pub use super::sessions::Entity as Sessions;
-    pub use super::sign_in_throttle::Entity as SignInThrottle;
-    pub use super::signing_keys::Entity as SigningKeys;
     pub use super::user_identities::Entity as UserIdentities;
     pub use super::user_roles::Entity as UserRoles;
     pub use super::users::Entity as Users;
-    pub use super::verification_tokens::Entity as VerificationTokens;
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! The field rules every way of making or changing a user shares (create,
-//! import, social import, invite, update), and the one insert that enforces
-//! uniqueness through the database's unique indexes.
+//! A user's own values, each parsed once (create, import, social import,
+//! invite, update share them), and the one insert that enforces uniqueness
+//! through the database's unique indexes.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
@@ -8,10 +8,10 @@ use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
 use crate::{
-    email::{self, Email},
     entity::{user_roles, users},
-    error::{DomainResult, FieldViolation, Violations},
+    error::{DomainResult, FieldViolation},
     unique::map_write_error,
+    values::{Email, Invalid, all, optional},
 };
 
 pub const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=50;
@@ -19,7 +19,150 @@ pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_ROLE_CHARS: usize = 64;
 pub const MAX_ROLES: usize = 50;
 
-/// A user's own fields as a caller sends them (empty string = absent).
+/// 3–50 characters of letters, digits, `.`, `_`, `-`; unique case-insensitively
+/// (NFKC, lower-case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username {
+    given: String,
+    normalized: String,
+}
+
+impl Username {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
+        if !USERNAME_CHARS.contains(&raw.chars().count()) {
+            return Err(FieldViolation::new(field, "must be 3 to 50 characters"));
+        }
+        if !raw.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+            return Err(FieldViolation::new(
+                field,
+                "may contain only letters, digits, '.', '_' and '-'",
+            ));
+        }
+        let normalized = raw.nfkc().collect::<String>().to_lowercase();
+        Ok(Self { given: raw.to_owned(), normalized })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.given
+    }
+
+    /// The unique key.
+    pub fn normalized(&self) -> &str {
+        &self.normalized
+    }
+}
+
+/// E.164: `+`, a non-zero digit, 7 to 15 digits in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
+        let digits = raw.strip_prefix('+').unwrap_or_default();
+        let valid = digits.len() >= 7
+            && digits.len() <= 15
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        if !valid {
+            return Err(FieldViolation::new(field, "must be an E.164 number such as +14155550123"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A given or family name: at most 100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
+        if raw.chars().count() > MAX_NAME_CHARS {
+            return Err(FieldViolation::new(field, "must be at most 100 characters"));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(FieldViolation::new(field, "must not contain control characters"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A JSON object of at most the configured size once serialized; absent
+/// (null) is the empty object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metadata(serde_json::Value);
+
+impl Metadata {
+    pub fn parse(
+        field: &str,
+        value: &serde_json::Value,
+        max_bytes: usize,
+    ) -> Result<Self, FieldViolation> {
+        match value {
+            serde_json::Value::Null => Ok(Self(serde_json::json!({}))),
+            serde_json::Value::Object(_) => {
+                let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX);
+                if size > max_bytes {
+                    return Err(FieldViolation::new(
+                        field,
+                        format!("must be at most {max_bytes} bytes as JSON"),
+                    ));
+                }
+                Ok(Self(value.clone()))
+            }
+            _ => Err(FieldViolation::new(field, "must be a JSON object")),
+        }
+    }
+
+    pub fn as_json(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
+/// Role names: 1–64 of `a-z 0-9 _ - : .`, at most 50, sorted, duplicates
+/// collapsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Roles(Vec<String>);
+
+impl Roles {
+    pub fn parse(field: &str, values: &[String]) -> Result<Self, FieldViolation> {
+        if values.len() > MAX_ROLES {
+            return Err(FieldViolation::new(field, "at most 50 roles"));
+        }
+        let mut roles = Vec::with_capacity(values.len());
+        for (i, role) in values.iter().enumerate() {
+            let ok = !role.is_empty()
+                && role.len() <= MAX_ROLE_CHARS
+                && role
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-:.".contains(&b));
+            if !ok {
+                return Err(FieldViolation::new(
+                    format!("{field}[{i}]"),
+                    "must be 1-64 of a-z, 0-9, '_', '-', ':', '.'",
+                ));
+            }
+            roles.push(role.clone());
+        }
+        roles.sort();
+        roles.dedup();
+        Ok(Self(roles))
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// A user's own fields as a caller sends them (empty string = absent), for
+/// [`NewUser::parse`].
 #[derive(Debug, Clone, Default)]
 pub struct UserFields {
     pub email: String,
@@ -41,210 +184,153 @@ impl UserFields {
     }
 }
 
-/// Fields that passed every rule, normalized for storage.
-#[derive(Debug, Clone)]
-pub struct ValidUser {
+/// A new user's fields, every one valid: what create, invite and the imports
+/// insert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
     pub email: Email,
-    /// `(as given, normalized)`.
-    pub username: Option<(String, String)>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub phone: Option<String>,
-    pub metadata: serde_json::Value,
-    pub roles: Vec<String>,
+    pub username: Option<Username>,
+    pub given_name: Option<PersonName>,
+    pub family_name: Option<PersonName>,
+    pub phone: Option<Phone>,
+    pub metadata: Metadata,
+    pub roles: Roles,
     pub email_verified: bool,
+    /// Only with a phone.
     pub phone_verified: bool,
     pub must_change_password: bool,
 }
 
-/// Checks every field, naming violations `<prefix><field>` (e.g. `user.email`).
-pub fn validate(
-    violations: &mut Violations,
-    prefix: &str,
-    fields: &UserFields,
-    max_metadata_bytes: usize,
-) -> Option<ValidUser> {
-    let field = |name: &str| format!("{prefix}{name}");
-    let email = violations.check(email::parse(&field("email"), &fields.email));
-    let username = optional(&fields.username)
-        .map(|u| violations.check(username(&field("username"), u)))
-        .unwrap_or(Some(None));
-    let given_name = optional(&fields.given_name)
-        .map(|n| violations.check(name(&field("given_name"), n)))
-        .unwrap_or(Some(None));
-    let family_name = optional(&fields.family_name)
-        .map(|n| violations.check(name(&field("family_name"), n)))
-        .unwrap_or(Some(None));
-    let phone = optional(&fields.phone)
-        .map(|p| violations.check(phone(&field("phone"), p)))
-        .unwrap_or(Some(None));
-    let metadata =
-        violations.check(metadata(&field("metadata"), &fields.metadata, max_metadata_bytes));
-    let roles = violations.check(roles(&field("roles"), &fields.roles));
-    if fields.phone_verified && fields.phone.trim().is_empty() {
-        violations.push(field("phone_verified"), "needs a phone number");
+impl NewUser {
+    /// Checks every field, naming violations `<prefix><field>` (e.g. `user.email`).
+    pub fn parse(
+        prefix: &str,
+        fields: &UserFields,
+        max_metadata_bytes: usize,
+    ) -> Result<Self, Invalid> {
+        let field = |name: &str| format!("{prefix}{name}");
+        let phone_verified = match fields.phone_verified && fields.phone.trim().is_empty() {
+            true => Err(FieldViolation::new(field("phone_verified"), "needs a phone number")),
+            false => Ok(fields.phone_verified),
+        };
+        let (email, username, given_name, family_name, phone, metadata, roles, phone_verified) =
+            all((
+                Email::parse(&field("email"), &fields.email),
+                optional(&fields.username, |u| Username::parse(&field("username"), u)),
+                optional(&fields.given_name, |n| PersonName::parse(&field("given_name"), n)),
+                optional(&fields.family_name, |n| PersonName::parse(&field("family_name"), n)),
+                optional(&fields.phone, |p| Phone::parse(&field("phone"), p)),
+                Metadata::parse(&field("metadata"), &fields.metadata, max_metadata_bytes),
+                Roles::parse(&field("roles"), &fields.roles),
+                phone_verified,
+            ))?;
+        Ok(Self {
+            email,
+            username,
+            given_name,
+            family_name,
+            phone,
+            metadata,
+            roles,
+            email_verified: fields.email_verified,
+            phone_verified,
+            must_change_password: fields.must_change_password,
+        })
     }
-    Some(ValidUser {
-        email: email?,
-        username: username?,
-        given_name: given_name?,
-        family_name: family_name?,
-        phone: phone?,
-        metadata: metadata?,
-        roles: roles?,
-        email_verified: fields.email_verified,
-        phone_verified: fields.phone_verified,
-        must_change_password: fields.must_change_password,
-    })
 }
 
-fn optional(value: &str) -> Option<&str> {
-    let value = value.trim();
-    (!value.is_empty()).then_some(value)
-}
-
-/// 3–50 characters of letters, digits, `.`, `_`, `-`; unique case-insensitively.
-pub fn username(field: &str, value: &str) -> Result<Option<(String, String)>, FieldViolation> {
-    let count = value.chars().count();
-    if !USERNAME_CHARS.contains(&count) {
-        return Err(FieldViolation::new(field, "must be 3 to 50 characters"));
-    }
-    if !value.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-        return Err(FieldViolation::new(
-            field,
-            "may contain only letters, digits, '.', '_' and '-'",
-        ));
-    }
-    let normalized = value.nfkc().collect::<String>().to_lowercase();
-    Ok(Some((value.to_owned(), normalized)))
-}
-
-pub fn name(field: &str, value: &str) -> Result<Option<String>, FieldViolation> {
-    if value.chars().count() > MAX_NAME_CHARS {
-        return Err(FieldViolation::new(field, "must be at most 100 characters"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(FieldViolation::new(field, "must not contain control characters"));
-    }
-    Ok(Some(value.to_owned()))
-}
-
-/// E.164: `+`, a non-zero digit, 7 to 15 digits in all.
-pub fn phone(field: &str, value: &str) -> Result<Option<String>, FieldViolation> {
-    let digits = value.strip_prefix('+').unwrap_or_default();
-    let valid = digits.len() >= 7
-        && digits.len() <= 15
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0');
-    if !valid {
-        return Err(FieldViolation::new(field, "must be an E.164 number such as +14155550123"));
-    }
-    Ok(Some(value.to_owned()))
-}
-
-/// A JSON object (or nothing) of at most `max_bytes` once serialized.
-pub fn metadata(
-    field: &str,
-    value: &serde_json::Value,
-    max_bytes: usize,
-) -> Result<serde_json::Value, FieldViolation> {
-    match value {
-        serde_json::Value::Null => Ok(serde_json::json!({})),
-        serde_json::Value::Object(_) => {
-            let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX);
-            if size > max_bytes {
-                return Err(FieldViolation::new(
-                    field,
-                    format!("must be at most {max_bytes} bytes as JSON"),
-                ));
-            }
-            Ok(value.clone())
+impl NewUser {
+    /// The user's own columns: what a create writes, and what an import's
+    /// UPSERT overwrites.
+    pub(crate) fn own_columns(&self) -> users::ActiveModel {
+        let text = |value: Option<&str>| value.map(str::to_owned);
+        users::ActiveModel {
+            email: Set(self.email.as_str().to_owned()),
+            email_normalized: Set(self.email.normalized().to_owned()),
+            username: Set(text(self.username.as_ref().map(Username::as_str))),
+            username_normalized: Set(text(self.username.as_ref().map(Username::normalized))),
+            given_name: Set(text(self.given_name.as_ref().map(PersonName::as_str))),
+            family_name: Set(text(self.family_name.as_ref().map(PersonName::as_str))),
+            phone: Set(text(self.phone.as_ref().map(Phone::as_str))),
+            email_verified: Set(self.email_verified),
+            phone_verified: Set(self.phone_verified),
+            must_change_password: Set(self.must_change_password),
+            metadata: Set(self.metadata.as_json().clone()),
+            ..Default::default()
         }
-        _ => Err(FieldViolation::new(field, "must be a JSON object")),
     }
-}
 
-/// Role names: 1–64 of `a-z 0-9 _ - : .`, at most 50, duplicates collapsed.
-pub fn roles(field: &str, values: &[String]) -> Result<Vec<String>, FieldViolation> {
-    if values.len() > MAX_ROLES {
-        return Err(FieldViolation::new(field, "at most 50 roles"));
-    }
-    let mut roles = Vec::with_capacity(values.len());
-    for (i, role) in values.iter().enumerate() {
-        let ok = !role.is_empty()
-            && role.len() <= MAX_ROLE_CHARS
-            && role
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-:.".contains(&b));
-        if !ok {
-            return Err(FieldViolation::new(
-                format!("{field}[{i}]"),
-                "must be 1-64 of a-z, 0-9, '_', '-', ':', '.'",
-            ));
+    /// A whole new row: active, unlocked, never signed in, created `now`.
+    pub(crate) fn new_row(
+        &self,
+        id: Uuid,
+        password_hash: Option<String>,
+        now: DateTime<Utc>,
+    ) -> users::ActiveModel {
+        users::ActiveModel {
+            id: Set(id),
+            password_hash: Set(password_hash),
+            is_active: Set(true),
+            disabled_reason: Set(None),
+            disabled_until: Set(None),
+            failed_login_count: Set(0),
+            locked_until: Set(None),
+            last_failed_at: Set(None),
+            mfa_enabled: Set(false),
+            tokens_valid_after: Set(now),
+            last_login_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..self.own_columns()
         }
-        roles.push(role.clone());
     }
-    roles.sort();
-    roles.dedup();
-    Ok(roles)
 }
 
 /// Inserts the user and their roles. A duplicate email, username or phone
 /// fails on its unique index: ALREADY_EXISTS with EMAIL_EXISTS etc.
-pub async fn insert<C: ConnectionTrait>(
+pub(crate) async fn insert<C: ConnectionTrait>(
     conn: &C,
-    user: &ValidUser,
+    user: &NewUser,
     password_hash: Option<String>,
     now: DateTime<Utc>,
 ) -> DomainResult<users::Model> {
-    let model = users::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email: Set(user.email.given.clone()),
-        email_normalized: Set(user.email.normalized.clone()),
-        username: Set(user.username.as_ref().map(|(given, _)| given.clone())),
-        username_normalized: Set(user.username.as_ref().map(|(_, normalized)| normalized.clone())),
-        given_name: Set(user.given_name.clone()),
-        family_name: Set(user.family_name.clone()),
-        phone: Set(user.phone.clone()),
-        email_verified: Set(user.email_verified),
-        phone_verified: Set(user.phone_verified),
-        password_hash: Set(password_hash),
-        must_change_password: Set(user.must_change_password),
-        metadata: Set(user.metadata.clone()),
-        is_active: Set(true),
-        disabled_reason: Set(None),
-        disabled_until: Set(None),
-        failed_login_count: Set(0),
-        locked_until: Set(None),
-        last_failed_at: Set(None),
-        mfa_enabled: Set(false),
-        tokens_valid_after: Set(now),
-        last_login_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(conn)
-    .await
-    .map_err(map_write_error)?;
+    let model = user
+        .new_row(Uuid::now_v7(), password_hash, now)
+        .insert(conn)
+        .await
+        .map_err(map_write_error)?;
     replace_roles(conn, model.id, &user.roles).await?;
     Ok(model)
 }
 
+/// Inserts a user without a password, created at `created_at`: how the test
+/// suite and the load tool seed users, with the field rules and unique
+/// indexes of CreateUser but without argon2 or an audit row.
+#[cfg(feature = "test-support")]
+pub async fn seed<C: ConnectionTrait>(
+    conn: &C,
+    user: &NewUser,
+    created_at: DateTime<Utc>,
+) -> DomainResult<users::Model> {
+    insert(conn, user, None, created_at).await
+}
+
 /// Sets a user's roles to exactly `roles`.
-pub async fn replace_roles<C: ConnectionTrait>(
+pub(crate) async fn replace_roles<C: ConnectionTrait>(
     conn: &C,
     user_id: Uuid,
-    roles: &[String],
+    roles: &Roles,
 ) -> DomainResult<()> {
     use sea_orm::{ColumnTrait, QueryFilter};
     user_roles::Entity::delete_many()
         .filter(user_roles::Column::UserId.eq(user_id))
         .exec(conn)
         .await?;
-    if roles.is_empty() {
+    if roles.as_slice().is_empty() {
         return Ok(());
     }
     let rows = roles
+        .as_slice()
         .iter()
         .map(|role| user_roles::ActiveModel { user_id: Set(user_id), role: Set(role.clone()) });
     user_roles::Entity::insert_many(rows).exec(conn).await?;
@@ -257,35 +343,48 @@ mod tests {
 
     #[test]
     fn phone_numbers_must_be_e164() {
-        assert!(phone("phone", "+14155550123").is_ok());
+        assert!(Phone::parse("phone", "+14155550123").is_ok());
         for bad in ["14155550123", "+0123456789", "+1 415 555", "+12", "+1234567890123456"] {
-            assert!(phone("phone", bad).is_err(), "{bad}");
+            assert!(Phone::parse("phone", bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn usernames_are_normalized_and_bounded() {
-        assert_eq!(
-            username("u", "Alice_01").unwrap(),
-            Some(("Alice_01".into(), "alice_01".into()))
-        );
-        assert!(username("u", "ab").is_err());
-        assert!(username("u", &"a".repeat(51)).is_err());
-        assert!(username("u", "has space").is_err());
+        let username = Username::parse("u", "Alice_01").unwrap();
+        assert_eq!((username.as_str(), username.normalized()), ("Alice_01", "alice_01"));
+        assert!(Username::parse("u", "ab").is_err());
+        assert!(Username::parse("u", &"a".repeat(51)).is_err());
+        assert!(Username::parse("u", "has space").is_err());
     }
 
     #[test]
     fn metadata_must_be_a_small_object() {
-        assert!(metadata("m", &serde_json::json!({"a": 1}), 100).is_ok());
-        assert!(metadata("m", &serde_json::json!([1]), 100).is_err());
-        assert!(metadata("m", &serde_json::json!({"a": "x".repeat(200)}), 100).is_err());
-        assert_eq!(metadata("m", &serde_json::Value::Null, 100).unwrap(), serde_json::json!({}));
+        let parse = |value: serde_json::Value| Metadata::parse("m", &value, 100);
+        assert!(parse(serde_json::json!({"a": 1})).is_ok());
+        assert!(parse(serde_json::json!([1])).is_err());
+        assert!(parse(serde_json::json!({"a": "x".repeat(200)})).is_err());
+        assert_eq!(parse(serde_json::Value::Null).unwrap().as_json(), &serde_json::json!({}));
     }
 
     #[test]
     fn roles_are_checked_sorted_and_deduplicated() {
-        let roles = roles("roles", &["b".into(), "a".into(), "b".into()]).unwrap();
-        assert_eq!(roles, ["a", "b"]);
-        assert!(super::roles("roles", &["Bad Role".into()]).is_err());
+        let roles = Roles::parse("roles", &["b".into(), "a".into(), "b".into()]).unwrap();
+        assert_eq!(roles.as_slice(), ["a", "b"]);
+        assert!(Roles::parse("roles", &["Bad Role".into()]).is_err());
+    }
+
+    #[test]
+    fn every_field_is_checked_at_once() {
+        let fields = UserFields {
+            email: "nope".into(),
+            username: "x".into(),
+            phone_verified: true,
+            roles: vec!["Bad".into()],
+            ..Default::default()
+        };
+        let invalid = NewUser::parse("user.", &fields, 1024).unwrap_err();
+        let named: Vec<&str> = invalid.violations().iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(named, ["user.email", "user.username", "user.roles[0]", "user.phone_verified"]);
     }
 }

@@ -22,7 +22,7 @@ use super::{Users, view};
 use crate::{
     entity::users,
     error::{DomainError, DomainResult, FieldViolation},
-    pagination::{self, PageKey, PageRequest},
+    pagination::{self, PageRequest},
     text_filter::TextFilter,
 };
 
@@ -36,6 +36,45 @@ pub const MAX_METADATA_FILTERS: usize = 16;
 pub struct TimeRange {
     pub after: Option<DateTime<Utc>>,
     pub before: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    /// A range that can hold something: `after` earlier than `before`.
+    pub fn new(
+        field: &str,
+        after: Option<DateTime<Utc>>,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<Self, FieldViolation> {
+        if let (Some(after), Some(before)) = (after, before)
+            && after >= before
+        {
+            return Err(FieldViolation::new(field, "after must be earlier than before"));
+        }
+        Ok(Self { after, before })
+    }
+}
+
+/// A text to filter by (a text filter's value, `search`, `role`): at most
+/// [`MAX_FILTER_CHARS`] characters.
+pub fn filter_text(field: &str, value: &str) -> Result<(), FieldViolation> {
+    if value.chars().count() > MAX_FILTER_CHARS {
+        let too_long = format!("must be at most {MAX_FILTER_CHARS} characters");
+        return Err(FieldViolation::new(field, too_long));
+    }
+    Ok(())
+}
+
+/// Metadata `key = value` pairs: at most [`MAX_METADATA_FILTERS`].
+pub fn metadata_filters(
+    field: &str,
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> Result<BTreeMap<String, String>, FieldViolation> {
+    let pairs: BTreeMap<String, String> = pairs.into_iter().collect();
+    if pairs.len() > MAX_METADATA_FILTERS {
+        let too_many = format!("at most {MAX_METADATA_FILTERS} entries");
+        return Err(FieldViolation::new(field, too_many));
+    }
+    Ok(pairs)
 }
 
 /// ListUsers' filters; `None` (and an empty `search`) filters nothing.
@@ -62,151 +101,81 @@ pub struct UserFilter {
     pub metadata: BTreeMap<String, String>,
 }
 
-/// ListUsers' input: filters, order and the raw paging fields.
+/// Which users, in which order: what a page token is bound to.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ListUsers {
+pub struct UserQuery {
     pub filter: UserFilter,
     pub order: UserOrder,
     pub descending: bool,
-    pub page_size: i32,
-    pub page_token: String,
-    pub offset: i32,
-    pub include_total: bool,
+}
+
+impl UserQuery {
+    /// Debug text of plain data (maps are BTreeMaps): stable for equal queries.
+    pub fn fingerprint(&self) -> String {
+        format!("users;{:?};{:?};desc={}", self.filter, self.order, self.descending)
+    }
+
+    /// The previous page's last (key, id). The token is signed and bound to
+    /// this query, so only a token of another server version fails.
+    fn after(&self, page: &PageRequest) -> DomainResult<Option<(Value, Uuid)>> {
+        let Some(cursor) = &page.cursor else { return Ok(None) };
+        match order::cursor_value(self.order, cursor) {
+            Some(key) => Ok(Some((key, cursor.id))),
+            None => Err(DomainError::validation("page_token", "is not a valid page token")),
+        }
+    }
 }
 
 /// One page of users.
 #[derive(Debug)]
 pub struct UserPage {
-    pub users: Vec<view::UserView>,
+    pub users: Vec<view::User>,
     /// Empty on the last page.
     pub next_page_token: String,
     /// Only when `include_total` was asked.
     pub total_size: Option<u64>,
 }
 
-/// A validated request: the page, and the previous page's last (key, id).
-type Parsed = (PageRequest, Option<(Value, Uuid)>);
-
-impl ListUsers {
-    /// Every rule the input breaks, named by proto field.
-    pub fn violations(&self, key: &PageKey) -> Vec<FieldViolation> {
-        self.parse(key).err().unwrap_or_default()
-    }
-
-    /// What a page token is bound to: every filter and the order. Debug text
-    /// of plain data (maps are BTreeMaps), so it is stable for equal input.
-    fn fingerprint(&self) -> String {
-        format!("users;{:?};{:?};desc={}", self.filter, self.order, self.descending)
-    }
-
-    fn parse(&self, key: &PageKey) -> Result<Parsed, Vec<FieldViolation>> {
-        let mut violations = Vec::new();
-        let filter = &self.filter;
-        let texts = [
-            ("email.value", filter.email.as_ref().map(|f| f.value.as_str())),
-            ("username.value", filter.username.as_ref().map(|f| f.value.as_str())),
-            ("name.value", filter.name.as_ref().map(|f| f.value.as_str())),
-            ("phone.value", filter.phone.as_ref().map(|f| f.value.as_str())),
-            ("search", Some(filter.search.as_str())),
-            ("role", filter.role.as_deref()),
-        ];
-        for (field, text) in texts {
-            if text.is_some_and(|t| t.chars().count() > MAX_FILTER_CHARS) {
-                violations.push(FieldViolation::new(
-                    field,
-                    format!("must be at most {MAX_FILTER_CHARS} characters"),
-                ));
-            }
-        }
-        let ranges = [
-            ("created_at", filter.created_at),
-            ("updated_at", filter.updated_at),
-            ("last_login_at", filter.last_login_at),
-        ];
-        for (field, range) in ranges {
-            if let (Some(after), Some(before)) = (range.after, range.before)
-                && after >= before
-            {
-                violations.push(FieldViolation::new(field, "after must be earlier than before"));
-            }
-        }
-        if filter.metadata.len() > MAX_METADATA_FILTERS {
-            violations.push(FieldViolation::new(
-                "metadata",
-                format!("at most {MAX_METADATA_FILTERS} entries"),
-            ));
-        }
-        let fingerprint = self.fingerprint();
-        let page = match PageRequest::parse(
-            key,
-            self.page_size,
-            &self.page_token,
-            self.offset,
-            self.include_total,
-            &fingerprint,
-        ) {
-            Ok(page) => Some(page),
-            Err(DomainError::Validation(found)) => {
-                violations.extend(found);
-                None
-            }
-            Err(other) => {
-                violations.push(FieldViolation::new("page_token", other.to_string()));
-                None
-            }
-        };
-        let mut after = None;
-        if let Some(cursor) = page.as_ref().and_then(|p| p.cursor.as_ref()) {
-            match order::cursor_value(self.order, cursor) {
-                Some(key) => after = Some((key, cursor.id)),
-                None => {
-                    violations.push(FieldViolation::new("page_token", "is not a valid page token"))
-                }
-            }
-        }
-        match page {
-            Some(page) if violations.is_empty() => Ok((page, after)),
-            _ => Err(violations),
-        }
-    }
-}
-
 /// The SELECT for one page: filter, keyset, order, offset, limit.
 fn page_query(
     backend: DbBackend,
-    input: &ListUsers,
+    query: &UserQuery,
     page: &PageRequest,
     after: Option<(Value, Uuid)>,
     now: DateTime<Utc>,
 ) -> Select<users::Entity> {
-    let sort = order::sort_expr(input.order, backend);
-    let mut query = users::Entity::find().filter(filter::condition(backend, &input.filter, now));
+    let sort = order::sort_expr(query.order, backend);
+    let mut select = users::Entity::find().filter(filter::condition(backend, &query.filter, now));
     if let Some((key, id)) = after {
-        query = query.filter(order::after(sort.clone(), key, id, input.descending));
+        select = select.filter(order::after(sort.clone(), key, id, query.descending));
     }
-    let direction = if input.descending { Order::Desc } else { Order::Asc };
-    query
+    let direction = if query.descending { Order::Desc } else { Order::Asc };
+    select
         .order_by(sort, direction.clone())
         .order_by(users::Column::Id, direction)
         .offset(page.effective_offset())
         .limit(page.fetch_limit())
 }
 
-/// The exact page SELECT ListUsers runs for `input` at `now`, for
+/// The exact page SELECT ListUsers runs for `query` at `now`, for
 /// measurements (EXPLAIN) of what the server issues.
 pub fn page_statement(
     backend: DbBackend,
-    key: &PageKey,
-    input: &ListUsers,
+    query: &UserQuery,
+    page: &PageRequest,
     now: DateTime<Utc>,
 ) -> DomainResult<Statement> {
-    let (page, after) = input.parse(key).map_err(DomainError::Validation)?;
-    Ok(page_query(backend, input, &page, after, now).build(backend))
+    let after = query.after(page)?;
+    Ok(page_query(backend, query, page, after, now).build(backend))
 }
 
 impl Users {
-    pub async fn list_users(&self, input: &ListUsers) -> DomainResult<UserPage> {
-        let (page, after) = input.parse(&self.page_key).map_err(DomainError::Validation)?;
+    pub async fn list_users(
+        &self,
+        query: &UserQuery,
+        page: &PageRequest,
+    ) -> DomainResult<UserPage> {
+        let after = query.after(page)?;
         let now = self.now();
         let backend = self.db.get_database_backend();
         // Read-only; a transaction so the setting below holds one connection.
@@ -221,15 +190,15 @@ impl Users {
         let total_size = match page.include_total {
             true => Some(
                 users::Entity::find()
-                    .filter(filter::condition(backend, &input.filter, now))
+                    .filter(filter::condition(backend, &query.filter, now))
                     .count(&txn)
                     .await?,
             ),
             false => None,
         };
-        let rows = page_query(backend, input, &page, after, now).all(&txn).await?;
+        let rows = page_query(backend, query, page, after, now).all(&txn).await?;
         let (rows, next_page_token) =
-            pagination::finish(&page, rows, |user| order::cursor_of(input.order, user));
+            pagination::finish(page, rows, |user| order::cursor_of(query.order, user));
         let users = view::load(&txn, rows, now).await?;
         txn.commit().await?;
         Ok(UserPage { users, next_page_token, total_size })
@@ -243,7 +212,7 @@ impl Users {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::text_filter::MatchMode;
+    use crate::{pagination::PageKey, text_filter::MatchMode};
 
     fn contains(value: &str) -> Option<TextFilter> {
         TextFilter::new(value, MatchMode::Contains)
@@ -251,51 +220,43 @@ mod tests {
 
     #[test]
     fn tokens_are_bound_to_the_filter_and_the_order() {
-        let base = ListUsers { descending: true, ..Default::default() };
+        let base = UserQuery { descending: true, ..Default::default() };
         let mut metadata = BTreeMap::new();
         metadata.insert("plan".to_owned(), "pro".to_owned());
         let variants = [
-            ListUsers { descending: false, ..base.clone() },
-            ListUsers { order: UserOrder::Email, ..base.clone() },
-            ListUsers {
+            UserQuery { descending: false, ..base.clone() },
+            UserQuery { order: UserOrder::Email, ..base.clone() },
+            UserQuery {
                 filter: UserFilter { email: contains("a"), ..Default::default() },
                 ..base.clone()
             },
-            ListUsers {
+            UserQuery {
                 filter: UserFilter { is_active: Some(true), ..Default::default() },
                 ..base.clone()
             },
-            ListUsers { filter: UserFilter { metadata, ..Default::default() }, ..base.clone() },
+            UserQuery { filter: UserFilter { metadata, ..Default::default() }, ..base.clone() },
         ];
         for variant in &variants {
             assert_ne!(variant.fingerprint(), base.fingerprint(), "{variant:?}");
         }
-        // Paging fields are not part of the query.
-        let paged = ListUsers { page_size: 7, offset: 3, include_total: true, ..base.clone() };
-        assert_eq!(paged.fingerprint(), base.fingerprint());
     }
 
     #[test]
     fn ranges_must_not_be_empty_and_texts_are_bounded() {
         let now = Utc::now();
-        let input = ListUsers {
-            filter: UserFilter {
-                created_at: TimeRange { after: Some(now), before: Some(now) },
-                search: "x".repeat(MAX_FILTER_CHARS + 1),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let fields: Vec<String> =
-            input.violations(&PageKey::ephemeral()).into_iter().map(|v| v.field).collect();
-        assert_eq!(fields, ["search", "created_at"]);
+        assert!(TimeRange::new("created_at", Some(now), Some(now)).is_err());
+        assert!(TimeRange::new("created_at", Some(now), None).is_ok());
+        assert!(filter_text("search", &"x".repeat(MAX_FILTER_CHARS + 1)).is_err());
+        assert!(filter_text("search", &"x".repeat(MAX_FILTER_CHARS)).is_ok());
+        let pairs = (0..=MAX_METADATA_FILTERS).map(|i| (i.to_string(), String::new()));
+        assert!(metadata_filters("metadata", pairs).is_err());
     }
 
     #[test]
     fn statements_bind_user_text_instead_of_inlining_it() {
         let mut metadata = BTreeMap::new();
         metadata.insert("it's".to_owned(), "'; DROP TABLE users; --".to_owned());
-        let input = ListUsers {
+        let query = UserQuery {
             filter: UserFilter {
                 email: contains("o'brien"),
                 search: "x' OR 1=1".into(),
@@ -304,9 +265,9 @@ mod tests {
             },
             ..Default::default()
         };
+        let page = PageRequest::parse(&PageKey::ephemeral(), 0, "", 0, false, None).unwrap();
         for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
-            let statement =
-                page_statement(backend, &PageKey::ephemeral(), &input, Utc::now()).unwrap();
+            let statement = page_statement(backend, &query, &page, Utc::now()).unwrap();
             assert!(!statement.sql.contains("DROP"), "{}", statement.sql);
             assert!(!statement.sql.contains("brien"), "{}", statement.sql);
             assert!(!statement.sql.contains("1=1"), "{}", statement.sql);

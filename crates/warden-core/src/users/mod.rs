@@ -1,6 +1,8 @@
 //! UsersService's domain: end users' whole lifecycle as an admin dashboard
 //! manages it. Each use case lives in its own file; they share the service
-//! handle below, the view loader and the field rules.
+//! handle below, the [`User`] view and the values of `fields`. Use cases take
+//! typed input and answer only what the state decides (not found, already
+//! exists, ...): the input was parsed before they run.
 
 pub mod fields;
 pub mod import;
@@ -15,9 +17,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 
-pub use view::UserView;
+pub use view::{Identity, User};
 
-use crate::{auth::Auth, pagination::PageKey};
+use crate::auth::{Auth, password::PasswordPolicy};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -45,22 +47,27 @@ impl Default for UserSettings {
 
 #[derive(Clone, Debug)]
 pub struct Users {
-    pub db: DatabaseConnection,
-    pub auth: Auth,
-    pub settings: UserSettings,
-    pub page_key: PageKey,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) auth: Auth,
+    pub(crate) settings: UserSettings,
 }
 
 impl Users {
-    pub fn new(auth: Auth, settings: UserSettings, page_key: PageKey) -> Self {
-        Self { db: auth.db().clone(), auth, settings, page_key }
+    pub fn new(auth: Auth, settings: UserSettings) -> Self {
+        Self { db: auth.db().clone(), auth, settings }
     }
 
+    /// Now, by the server's clock (a disable's `until` must be after it).
     pub fn now(&self) -> DateTime<Utc> {
         self.auth.now()
     }
 
     pub fn settings(&self) -> &UserSettings {
         &self.settings
+    }
+
+    /// What a new end-user password must meet (`min_password_chars`).
+    pub fn password_policy(&self) -> PasswordPolicy<'_> {
+        self.auth.passwords().policy(self.settings.min_password_chars)
     }
 }

@@ -11,21 +11,20 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{Users, fields, view};
+use super::{Users, fields::Username, view};
 use crate::{
     audit::{self, Event},
     auth::{
         lockout::AccountKind,
-        password::MAX_PASSWORD_CHARS,
         sessions,
-        sign_in::{Attempt, Proven, record_success},
+        sign_in::{Attempt, Credentials, Proven, record_success},
         tokens::access::Subject,
     },
     context::{Actor, CallInfo, Context},
-    email,
     entity::users,
     error::{DomainError, DomainResult},
     secret::SecretString,
+    values::Email,
 };
 
 /// How long a sign-in challenge token can be answered.
@@ -40,9 +39,8 @@ const ACTION: &str = "user.sign_in";
 
 #[derive(Debug, Clone)]
 pub struct SignInRequest {
-    /// Email, username or E.164 phone.
-    pub identifier: String,
-    pub password: SecretString,
+    /// The identifier is an email, username or E.164 phone.
+    pub credentials: Credentials,
     /// The end user's device as the relaying service saw it; recorded on the
     /// session (the call's own peer is the relaying service).
     pub client: CallInfo,
@@ -79,21 +77,12 @@ pub enum SignedIn {
 
 impl Users {
     pub async fn sign_in(&self, ctx: &Context, request: SignInRequest) -> DomainResult<SignedIn> {
-        let mut violations = crate::Violations::new();
-        if request.identifier.trim().is_empty() {
-            violations.push("identifier", "is required");
-        }
-        if request.password.expose().is_empty() {
-            violations.push("password", "is required");
-        } else if request.password.expose().chars().count() > MAX_PASSWORD_CHARS {
-            violations.push("password", "must be at most 1024 characters");
-        }
-        violations.finish()?;
-
-        let (user, identifier) = self.find_by_identifier(&request.identifier).await?;
+        let credentials = &request.credentials;
+        let (user, identifier) = self.find_by_identifier(&credentials.identifier).await?;
         let attempt = Attempt { ctx, action: ACTION };
+        let password = &credentials.password;
         let Proven { account: user, rehash, upgraded_from } =
-            self.auth.check_password(attempt, &identifier, user, &request.password).await?;
+            self.auth.check_password(attempt, &identifier, user, password).await?;
         let now = self.now();
         if !view::is_active_at(&user, now) {
             let err = DomainError::AccountDisabled;
@@ -151,23 +140,19 @@ impl Users {
         identifier: &str,
     ) -> DomainResult<(Option<users::Model>, String)> {
         let identifier = identifier.trim();
-        let (filter, normalized) = if identifier.contains('@') {
-            match email::parse("identifier", identifier) {
-                Ok(email) => {
-                    (users::Column::EmailNormalized.eq(email.normalized.clone()), email.normalized)
-                }
-                Err(_) => return Ok((None, identifier.to_lowercase())),
-            }
+        let (column, normalized) = if identifier.contains('@') {
+            let email = Email::parse("identifier", identifier);
+            (users::Column::EmailNormalized, email.map(|e| e.normalized().to_owned()))
         } else if identifier.starts_with('+') {
-            (users::Column::Phone.eq(identifier), identifier.to_owned())
+            (users::Column::Phone, Ok(identifier.to_owned()))
         } else {
-            match fields::username("identifier", identifier) {
-                Ok(Some((_, normalized))) => {
-                    (users::Column::UsernameNormalized.eq(normalized.clone()), normalized)
-                }
-                _ => return Ok((None, identifier.to_lowercase())),
-            }
+            let username = Username::parse("identifier", identifier);
+            (users::Column::UsernameNormalized, username.map(|u| u.normalized().to_owned()))
         };
+        let Ok(normalized) = normalized else {
+            return Ok((None, identifier.to_lowercase()));
+        };
+        let filter = column.eq(normalized.clone());
         let user = users::Entity::find().filter(filter).one(&self.db).await?;
         Ok((user, normalized))
     }

@@ -1,18 +1,15 @@
-//! AdminAuthService: thin adapter over `warden_core::admin_auth`.
+//! AdminAuthService: thin adapter over `warden_core::admin_auth`. Each
+//! handler converts the request (`convert`), calls one use case and converts
+//! the answer back.
+
+mod convert;
 
 use tonic::{Request, Response, Status};
-use warden_core::{
-    DomainError,
-    admin_auth::{AdminFilter, AdminOrder, AdminUpdate, NewAdmin, SignedIn},
-    auth::credentials::admin_principal,
-    entity::admins,
-    pagination::PageRequest,
-    secret::SecretString,
-};
+use warden_core::admin_auth::{Admin, SignedIn};
 use warden_proto::v1::{self as pb, admin_auth_service_server::AdminAuthService};
 
 use super::{
-    convert::{Violations, descending, id_from, mask_paths, text_filter, timestamp, timestamp_opt},
+    convert::{timestamp, timestamp_opt},
     request::{authenticated_context, context},
 };
 use crate::{state::AppState, status::to_status};
@@ -33,22 +30,17 @@ impl AdminAuthApi {
     }
 }
 
-fn secret(value: String) -> SecretString {
-    SecretString::new(value)
-}
-
-pub fn admin_to_proto(admin: &admins::Model) -> pb::Admin {
-    let scopes = admin_principal(admin, uuid::Uuid::nil()).scopes;
+pub fn admin_to_proto(admin: Admin) -> pb::Admin {
     pb::Admin {
         id: admin.id.to_string(),
-        email: admin.email.clone(),
-        name: admin.name.clone(),
-        role: admin.role.clone(),
+        scopes: admin.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+        email: admin.email,
+        name: admin.name,
+        role: admin.role,
         is_active: admin.is_active,
         created_at: Some(timestamp(admin.created_at)),
         updated_at: Some(timestamp(admin.updated_at)),
         last_login_at: timestamp_opt(admin.last_login_at),
-        scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
     }
 }
 
@@ -58,22 +50,12 @@ macro_rules! signed_in_response {
     ($response:ident, $signed_in:expr) => {{
         let signed_in: SignedIn = $signed_in;
         pb::$response {
-            admin: Some(admin_to_proto(&signed_in.admin)),
+            admin: Some(admin_to_proto(signed_in.admin)),
             access_token: signed_in.access_token,
             refresh_token: signed_in.refresh_token.expose().to_owned(),
             expires_in: signed_in.expires_in,
         }
     }};
-}
-
-fn order(order_by: pb::AdminOrderBy) -> AdminOrder {
-    match order_by {
-        pb::AdminOrderBy::Unspecified | pb::AdminOrderBy::CreatedAt => AdminOrder::CreatedAt,
-        pb::AdminOrderBy::Email => AdminOrder::Email,
-        pb::AdminOrderBy::Name => AdminOrder::Name,
-        pb::AdminOrderBy::UpdatedAt => AdminOrder::UpdatedAt,
-        pb::AdminOrderBy::LastLoginAt => AdminOrder::LastLoginAt,
-    }
 }
 
 #[tonic::async_trait]
@@ -95,13 +77,10 @@ impl AdminAuthService for AdminAuthApi {
     ) -> Result<Response<pb::SetupResponse>, Status> {
         self.limit(&request)?;
         let ctx = context(&request);
-        let body = request.into_inner();
-        let signed_in = self
-            .state
-            .admin_auth
-            .setup(&ctx, &body.email, &secret(body.password), &body.name)
-            .await
+        let admin_auth = &self.state.admin_auth;
+        let first = convert::setup(request.into_inner(), &admin_auth.password_policy())
             .map_err(to_status)?;
+        let signed_in = admin_auth.setup(&ctx, first).await.map_err(to_status)?;
         Ok(Response::new(signed_in_response!(SetupResponse, signed_in)))
     }
 
@@ -111,13 +90,8 @@ impl AdminAuthService for AdminAuthApi {
     ) -> Result<Response<pb::LoginResponse>, Status> {
         self.limit(&request)?;
         let ctx = context(&request);
-        let body = request.into_inner();
-        let signed_in = self
-            .state
-            .admin_auth
-            .login(&ctx, &body.email, &secret(body.password))
-            .await
-            .map_err(to_status)?;
+        let credentials = convert::login(request.into_inner()).map_err(to_status)?;
+        let signed_in = self.state.admin_auth.login(&ctx, &credentials).await.map_err(to_status)?;
         Ok(Response::new(signed_in_response!(LoginResponse, signed_in)))
     }
 
@@ -148,7 +122,7 @@ impl AdminAuthService for AdminAuthApi {
     ) -> Result<Response<pb::GetCurrentAdminResponse>, Status> {
         let ctx = authenticated_context(&request)?;
         let admin = self.state.admin_auth.current_admin(&ctx).await.map_err(to_status)?;
-        Ok(Response::new(pb::GetCurrentAdminResponse { admin: Some(admin_to_proto(&admin)) }))
+        Ok(Response::new(pb::GetCurrentAdminResponse { admin: Some(admin_to_proto(admin)) }))
     }
 
     async fn change_password(
@@ -156,16 +130,13 @@ impl AdminAuthService for AdminAuthApi {
         request: Request<pb::ChangePasswordRequest>,
     ) -> Result<Response<pb::ChangePasswordResponse>, Status> {
         let ctx = authenticated_context(&request)?;
-        let body = request.into_inner();
-        let revoked = self
-            .state
-            .admin_auth
-            .change_password(&ctx, &secret(body.current_password), &secret(body.new_password))
-            .await
+        let admin_auth = &self.state.admin_auth;
+        let change = convert::change_password(request.into_inner(), &admin_auth.password_policy())
             .map_err(to_status)?;
-        let admin = self.state.admin_auth.current_admin(&ctx).await.map_err(to_status)?;
+        let revoked = admin_auth.change_password(&ctx, &change).await.map_err(to_status)?;
+        let admin = admin_auth.current_admin(&ctx).await.map_err(to_status)?;
         Ok(Response::new(pb::ChangePasswordResponse {
-            admin: Some(admin_to_proto(&admin)),
+            admin: Some(admin_to_proto(admin)),
             revoked_sessions: revoked as i64,
         }))
     }
@@ -176,8 +147,8 @@ impl AdminAuthService for AdminAuthApi {
     ) -> Result<Response<pb::RequestPasswordResetResponse>, Status> {
         self.limit(&request)?;
         let ctx = context(&request);
-        let body = request.into_inner();
-        self.state.admin_auth.request_password_reset(&ctx, &body.email).await.map_err(to_status)?;
+        let email = convert::request_password_reset(request.get_ref()).map_err(to_status)?;
+        self.state.admin_auth.request_password_reset(&ctx, &email).await.map_err(to_status)?;
         Ok(Response::new(pb::RequestPasswordResetResponse {}))
     }
 
@@ -187,17 +158,11 @@ impl AdminAuthService for AdminAuthApi {
     ) -> Result<Response<pb::ConfirmPasswordResetResponse>, Status> {
         self.limit(&request)?;
         let ctx = context(&request);
-        let body = request.into_inner();
-        self.state
-            .admin_auth
-            .confirm_password_reset(
-                &ctx,
-                &secret(body.token),
-                &secret(body.password),
-                &secret(body.password_confirm),
-            )
-            .await
-            .map_err(to_status)?;
+        let admin_auth = &self.state.admin_auth;
+        let policy = admin_auth.password_policy();
+        let confirmation =
+            convert::confirm_password_reset(request.into_inner(), &policy).map_err(to_status)?;
+        admin_auth.confirm_password_reset(&ctx, &confirmation).await.map_err(to_status)?;
         Ok(Response::new(pb::ConfirmPasswordResetResponse {}))
     }
 
@@ -205,27 +170,11 @@ impl AdminAuthService for AdminAuthApi {
         &self,
         request: Request<pb::ListAdminsRequest>,
     ) -> Result<Response<pb::ListAdminsResponse>, Status> {
-        let body = request.into_inner();
-        let filter = AdminFilter {
-            email: text_filter(body.email.as_ref()),
-            name: text_filter(body.name.as_ref()),
-            role: (!body.role.is_empty()).then(|| body.role.clone()),
-            is_active: body.is_active,
-            order: order(body.order_by()),
-            descending: descending(body.order_direction(), true),
-        };
-        let page = PageRequest::parse(
-            &self.state.page_key,
-            body.page_size,
-            &body.page_token,
-            body.offset,
-            body.include_total,
-            &format!("{filter:?}"),
-        )
-        .map_err(to_status)?;
-        let result = self.state.admin_auth.list_admins(&filter, &page).await.map_err(to_status)?;
+        let (query, page) =
+            convert::list_admins(request.get_ref(), &self.state.page_key).map_err(to_status)?;
+        let result = self.state.admin_auth.list_admins(&query, &page).await.map_err(to_status)?;
         Ok(Response::new(pb::ListAdminsResponse {
-            admins: result.admins.iter().map(admin_to_proto).collect(),
+            admins: result.admins.into_iter().map(admin_to_proto).collect(),
             next_page_token: result.next_page_token,
             total_size: result.total_size.unwrap_or_default() as i64,
         }))
@@ -235,10 +184,9 @@ impl AdminAuthService for AdminAuthApi {
         &self,
         request: Request<pb::GetAdminRequest>,
     ) -> Result<Response<pb::GetAdminResponse>, Status> {
-        let id = id_from("id", &request.get_ref().id)
-            .map_err(|v| to_status(DomainError::Validation(vec![v])))?;
+        let id = convert::admin_id("id", &request.get_ref().id).map_err(to_status)?;
         let admin = self.state.admin_auth.get_admin(id).await.map_err(to_status)?;
-        Ok(Response::new(pb::GetAdminResponse { admin: Some(admin_to_proto(&admin)) }))
+        Ok(Response::new(pb::GetAdminResponse { admin: Some(admin_to_proto(admin)) }))
     }
 
     async fn create_admin(
@@ -246,17 +194,11 @@ impl AdminAuthService for AdminAuthApi {
         request: Request<pb::CreateAdminRequest>,
     ) -> Result<Response<pb::CreateAdminResponse>, Status> {
         let ctx = authenticated_context(&request)?;
-        let body = request.into_inner();
-        let new = NewAdmin {
-            email: body.email,
-            name: body.name,
-            password: secret(body.password),
-            password_confirm: secret(body.password_confirm),
-            role: body.role,
-            request_id: body.request_id,
-        };
-        let admin = self.state.admin_auth.create_admin(&ctx, new).await.map_err(to_status)?;
-        Ok(Response::new(pb::CreateAdminResponse { admin: Some(admin_to_proto(&admin)) }))
+        let admin_auth = &self.state.admin_auth;
+        let new = convert::create_admin(request.into_inner(), &admin_auth.password_policy())
+            .map_err(to_status)?;
+        let admin = admin_auth.create_admin(&ctx, new).await.map_err(to_status)?;
+        Ok(Response::new(pb::CreateAdminResponse { admin: Some(admin_to_proto(admin)) }))
     }
 
     async fn update_admin(
@@ -264,31 +206,12 @@ impl AdminAuthService for AdminAuthApi {
         request: Request<pb::UpdateAdminRequest>,
     ) -> Result<Response<pb::UpdateAdminResponse>, Status> {
         let ctx = authenticated_context(&request)?;
-        let body = request.into_inner();
-        let mut violations = Violations::new();
-        let admin = body.admin.unwrap_or_default();
-        let id = violations.check(id_from("admin.id", &admin.id));
-        let paths = mask_paths(
-            &mut violations,
-            body.update_mask.as_ref(),
-            &["email", "name", "role", "is_active", "password"],
-        );
-        violations.finish().map_err(to_status)?;
-        let has = |path: &str| paths.iter().any(|p| p == path);
-        let update = AdminUpdate {
-            email: has("email").then(|| admin.email.clone()),
-            name: has("name").then(|| admin.name.clone()),
-            role: has("role").then(|| admin.role.clone()),
-            is_active: has("is_active").then_some(admin.is_active),
-            password: has("password")
-                .then(|| (secret(body.password.clone()), secret(body.password_confirm.clone()))),
-        };
-        let Some(id) = id else {
-            return Err(to_status(DomainError::validation("admin.id", "is required")));
-        };
-        let admin =
-            self.state.admin_auth.update_admin(&ctx, id, update).await.map_err(to_status)?;
-        Ok(Response::new(pb::UpdateAdminResponse { admin: Some(admin_to_proto(&admin)) }))
+        let admin_auth = &self.state.admin_auth;
+        let (id, update) =
+            convert::update_admin(request.into_inner(), &admin_auth.password_policy())
+                .map_err(to_status)?;
+        let admin = admin_auth.update_admin(&ctx, id, update).await.map_err(to_status)?;
+        Ok(Response::new(pb::UpdateAdminResponse { admin: Some(admin_to_proto(admin)) }))
     }
 
     async fn delete_admin(
@@ -297,8 +220,7 @@ impl AdminAuthService for AdminAuthApi {
     ) -> Result<Response<pb::DeleteAdminResponse>, Status> {
         let ctx = authenticated_context(&request)?;
         let body = request.into_inner();
-        let id =
-            id_from("id", &body.id).map_err(|v| to_status(DomainError::Validation(vec![v])))?;
+        let id = convert::admin_id("id", &body.id).map_err(to_status)?;
         let revoked = self
             .state
             .admin_auth

@@ -2,12 +2,10 @@
 //! builds the context, converts the request (collecting every field
 //! violation), calls one use case and converts the answer back.
 
+mod convert;
+
 use tonic::{Request, Response, Status};
-use warden_core::{
-    DomainError, FieldViolation,
-    api_keys::{self, CreateApiKey, ListApiKeys, MatchMode, NameFilter, UpdateApiKey},
-    context::Actor,
-};
+use warden_core::{api_keys::ApiKey, context::Actor};
 use warden_proto::v1::{
     self as pb, CreateApiKeyRequest, CreateApiKeyResponse, GetApiKeyRequest, GetApiKeyResponse,
     ListApiKeysRequest, ListApiKeysResponse, RevokeApiKeyRequest, RevokeApiKeyResponse,
@@ -16,7 +14,7 @@ use warden_proto::v1::{
 
 use crate::{
     grpc::{
-        convert::{Violations, id_from, time_from, timestamp, timestamp_opt},
+        convert::{timestamp, timestamp_opt},
         request::authenticated_context,
     },
     state::AppState,
@@ -40,25 +38,10 @@ impl ApiKeysService for ApiKeysApi {
         request: Request<CreateApiKeyRequest>,
     ) -> Result<Response<CreateApiKeyResponse>, Status> {
         let ctx = authenticated_context(&request)?;
-        let now = self.state.clock.now();
-        let req = request.into_inner();
-        let mut violations = Violations::default();
-        let expires_at =
-            req.expires_at.as_ref().and_then(|ts| violations.check(time_from("expires_at", ts)));
-        let input = CreateApiKey {
-            name: req.name,
-            description: req.description,
-            scopes: req.scopes,
-            expires_at,
-            request_id: req.request_id,
-        };
-        // One answer lists every problem: the core rules join the conversion's.
-        for violation in input.violations(now) {
-            violations.push(&violation.field, &violation.description);
-        }
-        violations.finish().map_err(to_status)?;
-        let created =
-            api_keys::create(&self.state.db, &ctx, input, now).await.map_err(to_status)?;
+        let api_keys = &self.state.api_keys;
+        let input =
+            convert::create_api_key(request.into_inner(), api_keys.now()).map_err(to_status)?;
+        let created = api_keys.create(&ctx, input).await.map_err(to_status)?;
         Ok(Response::new(CreateApiKeyResponse {
             api_key: Some(to_proto(created.api_key)),
             raw_key: created.raw_key.map(|raw| raw.expose().to_owned()).unwrap_or_default(),
@@ -70,9 +53,8 @@ impl ApiKeysService for ApiKeysApi {
         request: Request<GetApiKeyRequest>,
     ) -> Result<Response<GetApiKeyResponse>, Status> {
         authenticated_context(&request)?;
-        let id = id_from("id", &request.get_ref().id).map_err(invalid)?;
-        let key =
-            api_keys::get(&self.state.db, id, self.state.clock.now()).await.map_err(to_status)?;
+        let id = convert::api_key_id("id", &request.get_ref().id).map_err(to_status)?;
+        let key = self.state.api_keys.get(id).await.map_err(to_status)?;
         Ok(Response::new(GetApiKeyResponse { api_key: Some(to_proto(key)) }))
     }
 
@@ -81,38 +63,9 @@ impl ApiKeysService for ApiKeysApi {
         request: Request<ListApiKeysRequest>,
     ) -> Result<Response<ListApiKeysResponse>, Status> {
         authenticated_context(&request)?;
-        let req = request.into_inner();
-        let mut violations = Violations::default();
-        let name = req.name.and_then(|filter| {
-            let mode = violations.check(match_mode(filter.mode))?;
-            Some(NameFilter { value: filter.value, mode })
-        });
-        let descending = match pb::SortDirection::try_from(req.order_direction) {
-            Ok(pb::SortDirection::Asc) => false,
-            Ok(pb::SortDirection::Desc | pb::SortDirection::Unspecified) => true,
-            Err(_) => {
-                violations.push("order_direction", "is not a known direction");
-                true
-            }
-        };
-        let input = ListApiKeys {
-            page_size: req.page_size,
-            page_token: req.page_token,
-            offset: req.offset,
-            include_total: req.include_total,
-            active_only: req.active_only,
-            name,
-            scope: req.scope,
-            descending,
-        };
-        for violation in input.violations(&self.state.page_key) {
-            violations.push(&violation.field, &violation.description);
-        }
-        violations.finish().map_err(to_status)?;
-        let now = self.state.clock.now();
-        let page = api_keys::list(&self.state.db, &self.state.page_key, input, now)
-            .await
-            .map_err(to_status)?;
+        let (query, page) =
+            convert::list_api_keys(request.get_ref(), &self.state.page_key).map_err(to_status)?;
+        let page = self.state.api_keys.list(&query, &page).await.map_err(to_status)?;
         Ok(Response::new(ListApiKeysResponse {
             api_keys: page.api_keys.into_iter().map(to_proto).collect(),
             next_page_token: page.next_page_token,
@@ -125,26 +78,8 @@ impl ApiKeysService for ApiKeysApi {
         request: Request<UpdateApiKeyRequest>,
     ) -> Result<Response<UpdateApiKeyResponse>, Status> {
         let ctx = authenticated_context(&request)?;
-        let req = request.into_inner();
-        let mut violations = Violations::default();
-        let paths = req.update_mask.map(|mask| mask.paths).unwrap_or_default();
-        let Some(key) = req.api_key else {
-            return Err(invalid(FieldViolation::new("api_key", "is required")));
-        };
-        let id = violations.check(id_from("api_key.id", &key.id));
-        let input = UpdateApiKey {
-            id: id.unwrap_or_default(),
-            paths,
-            name: key.name,
-            description: key.description,
-            scopes: key.scopes,
-        };
-        for violation in input.violations() {
-            violations.push(&violation.field, &violation.description);
-        }
-        violations.finish().map_err(to_status)?;
-        let now = self.state.clock.now();
-        let key = api_keys::update(&self.state.db, &ctx, input, now).await.map_err(to_status)?;
+        let input = convert::update_api_key(request.into_inner()).map_err(to_status)?;
+        let key = self.state.api_keys.update(&ctx, input).await.map_err(to_status)?;
         Ok(Response::new(UpdateApiKeyResponse { api_key: Some(to_proto(key)) }))
     }
 
@@ -154,29 +89,14 @@ impl ApiKeysService for ApiKeysApi {
     ) -> Result<Response<RevokeApiKeyResponse>, Status> {
         let ctx = authenticated_context(&request)?;
         let req = request.get_ref();
-        let id = id_from("id", &req.id).map_err(invalid)?;
-        let now = self.state.clock.now();
-        let key = api_keys::revoke(&self.state.db, &ctx, id, req.validate_only, now)
-            .await
-            .map_err(to_status)?;
+        let id = convert::api_key_id("id", &req.id).map_err(to_status)?;
+        let key =
+            self.state.api_keys.revoke(&ctx, id, req.validate_only).await.map_err(to_status)?;
         Ok(Response::new(RevokeApiKeyResponse { api_key: Some(to_proto(key)) }))
     }
 }
 
-fn invalid(violation: FieldViolation) -> Status {
-    to_status(DomainError::Validation(vec![violation]))
-}
-
-fn match_mode(mode: i32) -> Result<MatchMode, FieldViolation> {
-    match pb::MatchMode::try_from(mode) {
-        Ok(pb::MatchMode::Unspecified | pb::MatchMode::Equals) => Ok(MatchMode::Equals),
-        Ok(pb::MatchMode::StartsWith) => Ok(MatchMode::StartsWith),
-        Ok(pb::MatchMode::Contains) => Ok(MatchMode::Contains),
-        Err(_) => Err(FieldViolation::new("name.mode", "is not a known match mode")),
-    }
-}
-
-fn to_proto(key: api_keys::ApiKey) -> pb::ApiKey {
+fn to_proto(key: ApiKey) -> pb::ApiKey {
     pb::ApiKey {
         id: key.id.to_string(),
         name: key.name,

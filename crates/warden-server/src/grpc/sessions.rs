@@ -1,12 +1,12 @@
 //! SessionsService: thin adapter over `warden_core`. RPCs not implemented yet
 //! keep the generated default (UNIMPLEMENTED, after authorization).
 
+mod convert;
+
 use tonic::{Request, Response, Status};
 use warden_core::{
     DomainError,
-    context::CallInfo,
-    secret::SecretString,
-    users::sign_in::{ChallengeKind, SignInRequest, SignedIn},
+    users::sign_in::{ChallengeKind, SignedIn},
 };
 use warden_proto::v1::{
     self as pb, create_session_response, sessions_service_server::SessionsService,
@@ -28,19 +28,6 @@ impl SessionsApi {
     }
 }
 
-/// The end user's device as relayed in `ClientInfo`; what the relaying
-/// service left out comes from the call itself.
-fn client_call(client: Option<&pb::ClientInfo>, call: CallInfo) -> CallInfo {
-    let given = |value: Option<&String>| {
-        value.filter(|v| !v.trim().is_empty()).map(|v| v.chars().take(256).collect::<String>())
-    };
-    CallInfo {
-        request_id: call.request_id,
-        peer_ip: given(client.map(|c| &c.ip_address)).or(call.peer_ip),
-        user_agent: given(client.map(|c| &c.user_agent)).or(call.user_agent),
-    }
-}
-
 #[tonic::async_trait]
 impl SessionsService for SessionsApi {
     async fn create_session(
@@ -51,12 +38,7 @@ impl SessionsService for SessionsApi {
         self.state.sign_in_limiter.check(peer).map_err(to_status)?;
         let ctx = context(&request);
         let call = call_info(&request);
-        let body = request.into_inner();
-        let sign_in = SignInRequest {
-            identifier: body.identifier,
-            password: SecretString::new(body.password),
-            client: client_call(body.client.as_ref(), call),
-        };
+        let sign_in = convert::create_session(request.into_inner(), call).map_err(to_status)?;
         let result = match self.state.users.sign_in(&ctx, sign_in).await.map_err(to_status)? {
             SignedIn::Tokens(tokens) => {
                 create_session_response::Result::Tokens(pb::SessionTokens {
@@ -108,8 +90,8 @@ impl SessionsService for SessionsApi {
         &self,
         request: Request<pb::VerifyTokenRequest>,
     ) -> Result<Response<pb::VerifyTokenResponse>, Status> {
-        let body = request.into_inner();
-        let verified = self.state.users.verify_token(&body.token).await;
+        let token = convert::verify_token(request.into_inner()).map_err(to_status)?;
+        let verified = self.state.users.verify_token(&token).await;
         let answer = match verified {
             Ok(verified) => {
                 let claims = &verified.claims;
@@ -128,8 +110,7 @@ impl SessionsService for SessionsApi {
                         .and_then(super::users::to_proto::json_to_struct),
                 }
             }
-            // Bad input is an error; a bad token is an answer.
-            Err(err @ DomainError::Validation(_)) => return Err(to_status(err)),
+            // A failure to check is an error; a bad token is an answer.
             Err(err @ (DomainError::Internal(_) | DomainError::Unavailable(_))) => {
                 return Err(to_status(err));
             }

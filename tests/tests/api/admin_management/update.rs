@@ -28,6 +28,35 @@ db_test! {
 }
 
 db_test! {
+    async fn update_names_every_problem_at_once(app) {
+        // The id and the mask used to be checked alone first: the values'
+        // problems only showed up on a second call.
+        let root = app.setup_admin().await;
+        let admin = pb::Admin {
+            id: "not-a-uuid".into(),
+            email: "not an email".into(),
+            role: "owner".into(),
+            ..Default::default()
+        };
+        let request = pb::UpdateAdminRequest {
+            admin: Some(admin),
+            update_mask: mask(&["email", "role", "created_at", "password"]),
+            password: "short".into(),
+            ..Default::default()
+        };
+        let status = app
+            .admin_auth()
+            .update_admin(authorized(request, &root.access_token))
+            .await
+            .expect_err("every field is wrong");
+        assert_status(&status, Code::InvalidArgument, "VALIDATION_FAILED");
+        let mut fields = violations(&status);
+        fields.sort();
+        assert_eq!(fields, ["admin.email", "admin.id", "admin.role", "password", "update_mask"]);
+    }
+}
+
+db_test! {
     async fn update_renames_and_writes_one_audit_row(app) {
         let root = app.setup_admin().await;
         let target = create(&app, &root.access_token, "rename@example.com", VIEWER).await;

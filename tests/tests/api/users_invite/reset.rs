@@ -5,11 +5,10 @@
 use chrono::Duration;
 use sea_orm::{ColumnTrait, QueryFilter};
 use warden_core::{
-    Violations,
     auth::sessions,
     context::CallInfo,
     entity::sessions as session_rows,
-    users::fields::{self, UserFields},
+    users::fields::{self, NewUser, UserFields},
 };
 
 use super::*;
@@ -22,9 +21,8 @@ async fn seed_user(app: &TestApp, email: &str, phone: Option<(&str, bool)>) -> U
         phone_verified: phone.is_some_and(|(_, verified)| verified),
         ..Default::default()
     };
-    let mut violations = Violations::new();
-    let valid = fields::validate(&mut violations, "", &input, 16 * 1024).expect("valid user");
-    fields::insert(&app.db, &valid, None, Utc::now()).await.unwrap().id
+    let valid = NewUser::parse("", &input, 16 * 1024).expect("valid user");
+    fields::seed(&app.db, &valid, Utc::now()).await.unwrap().id
 }
 
 async fn reset(

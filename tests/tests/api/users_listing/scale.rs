@@ -12,9 +12,9 @@ use std::time::{Duration as StdDuration, Instant};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Set, Statement, TransactionTrait};
 use warden_core::{
     entity::user_roles,
-    pagination::PageKey,
+    pagination::{PageKey, PageRequest},
     text_filter::{MatchMode, TextFilter},
-    users::listing::{ListUsers, UserFilter, UserOrder, page_statement},
+    users::listing::{UserFilter, UserOrder, UserQuery, page_statement},
 };
 use warden_tests::Backend;
 
@@ -102,10 +102,10 @@ async fn seed_bulk(app: &TestApp) {
     println!("seeded {USERS} users (+ roles) in {:.1?}, then ANALYZE", started.elapsed());
 }
 
-/// One measured case: the core input (for EXPLAIN) and the same request over gRPC.
+/// One measured case: the core query (for EXPLAIN) and the same request over gRPC.
 struct Case {
     name: &'static str,
-    input: ListUsers,
+    input: UserQuery,
     request: ListUsersRequest,
 }
 
@@ -122,7 +122,7 @@ fn case(
     order: UserOrder,
     request: ListUsersRequest,
 ) -> Case {
-    let input = ListUsers { filter, order, descending: true, page_size: 50, ..Default::default() };
+    let input = UserQuery { filter, order, descending: true };
     Case { name, input, request: ListUsersRequest { page_size: 50, ..request } }
 }
 
@@ -248,8 +248,16 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-async fn explain(app: &TestApp, title: &str, input: &ListUsers) {
-    let page = page_statement(DbBackend::Postgres, &PageKey::ephemeral(), input, Utc::now())
+/// A page of 50 of `input`, as the RPC asks for it; `token` continues one.
+/// The key is the server's own (shared through the database), so the
+/// server's tokens open.
+async fn page_of(app: &TestApp, input: &UserQuery, token: &str) -> PageRequest {
+    let key = PageKey::load(&app.db, Utc::now()).await.expect("the server's page key");
+    PageRequest::parse(&key, 50, token, 0, false, Some(&input.fingerprint())).expect("page")
+}
+
+async fn explain(app: &TestApp, title: &str, input: &UserQuery, page: &PageRequest) {
+    let page = page_statement(DbBackend::Postgres, input, page, Utc::now())
         .expect("same query as the RPC");
     let explain = Statement {
         sql: format!("EXPLAIN (ANALYZE, BUFFERS) {}", page.sql),
@@ -273,10 +281,9 @@ async fn explain(app: &TestApp, title: &str, input: &ListUsers) {
 /// The same statement as the server's pooled connections run it once
 /// PostgreSQL has switched to a generic plan (values unknown at planning),
 /// which happens after five executions of a prepared statement.
-async fn explain_generic(app: &TestApp, title: &str, input: &ListUsers) {
+async fn explain_generic(app: &TestApp, title: &str, input: &UserQuery, page: &PageRequest) {
     use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder};
-    let page = page_statement(DbBackend::Postgres, &PageKey::ephemeral(), input, Utc::now())
-        .expect("same query");
+    let page = page_statement(DbBackend::Postgres, input, page, Utc::now()).expect("same query");
     let values = page.values.map(|v| v.0).unwrap_or_default();
     let args: Vec<String> =
         values.iter().map(|v| PostgresQueryBuilder.value_to_string(v)).collect();
@@ -325,8 +332,9 @@ async fn explain_plans_with_100k_users() {
     let (mut c, key) = caller(&app).await;
     let mut timings = Vec::new();
     for case in cases() {
-        explain(&app, case.name, &case.input).await;
-        explain_generic(&app, case.name, &case.input).await;
+        let page = page_of(&app, &case.input, "").await;
+        explain(&app, case.name, &case.input, &page).await;
+        explain_generic(&app, case.name, &case.input, &page).await;
         let first = list(&mut c, &key, case.request.clone()).await.unwrap();
         assert!(!first.users.is_empty(), "{}", case.name);
         let timed = time_rpc(&mut c, &key, &case.request, 200).await;
@@ -336,10 +344,10 @@ async fn explain_plans_with_100k_users() {
         }
         // The keyset second page of the same query.
         let token = first.next_page_token;
-        let second = ListUsers { page_token: token.clone(), ..case.input.clone() };
+        let second = page_of(&app, &case.input, &token).await;
         let title = format!("{} -- keyset second page", case.name);
-        explain(&app, &title, &second).await;
-        explain_generic(&app, &title, &second).await;
+        explain(&app, &title, &case.input, &second).await;
+        explain_generic(&app, &title, &case.input, &second).await;
         let request = ListUsersRequest { page_token: token, ..case.request.clone() };
         let timed = time_rpc(&mut c, &key, &request, 200).await;
         timings.push((title, timed));

@@ -12,16 +12,17 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use super::{ValidIdentity, identities, to_micros, write};
+use super::{NewIdentity, to_micros, write};
 use crate::{
-    auth::{legacy_hash, password::MAX_PASSWORD_CHARS},
-    context::Context,
-    error::{Conflict, DomainError, DomainResult, FieldViolation, Violations},
-    secret::SecretString,
-    users::{
-        Users,
-        fields::{self, UserFields, ValidUser},
+    auth::{
+        legacy_hash,
+        password::{NewPassword, PasswordPolicy},
     },
+    context::Context,
+    error::{Conflict, DomainError, DomainResult, FieldViolation},
+    secret::SecretString,
+    users::{Users, fields::NewUser},
+    values::Invalid,
 };
 
 /// Rows per transaction.
@@ -52,20 +53,63 @@ impl OnConflict {
     }
 }
 
-/// One row as the caller sent it.
-#[derive(Debug, Clone, Default)]
+/// One row, every field valid.
+#[derive(Debug, Clone)]
 pub struct ImportRow {
-    pub fields: UserFields,
-    /// PHC/MCF string; empty = none.
-    pub password_hash: String,
-    /// Plain password, hashed on import; `None` = none.
-    pub password: Option<SecretString>,
-    pub identities: Vec<super::IdentityInput>,
+    pub user: NewUser,
+    pub password: ImportedPassword,
+    pub identities: Vec<NewIdentity>,
+    /// Not in the future.
     pub created_at: Option<DateTime<Utc>>,
+    /// `None`: active for a new user, unchanged for an UPSERT.
     pub is_active: Option<bool>,
-    /// Problems the adapter already found converting the row (e.g. a bad
-    /// timestamp); reported together with the domain's own.
-    pub violations: Vec<FieldViolation>,
+}
+
+/// A row that broke field rules: it fails into the summary, the stream goes on.
+#[derive(Debug, Clone)]
+pub struct InvalidRow {
+    /// As sent (trimmed), to name the row in the summary.
+    pub email: String,
+    pub problems: Invalid,
+}
+
+/// What an imported user signs in with.
+#[derive(Debug, Clone)]
+pub enum ImportedPassword {
+    None,
+    /// A PHC/MCF string from the old system (argon2, bcrypt, scrypt, pbkdf2),
+    /// kept as is and upgraded on the first sign-in. Never policy-checked.
+    Hash(String),
+    /// A plain password, hashed on import.
+    Plain(NewPassword),
+}
+
+impl ImportedPassword {
+    /// Either `password` (checked against the policy; `hints` are the
+    /// account's own words) or `password_hash` (a known format), not both.
+    pub fn parse(
+        policy: &PasswordPolicy<'_>,
+        password: String,
+        password_hash: &str,
+        hints: &[&str],
+    ) -> Result<Self, Invalid> {
+        let hash = password_hash.trim();
+        match (password.is_empty(), hash.is_empty()) {
+            (false, false) => Err(FieldViolation::new(
+                "password",
+                "give either password or password_hash, not both",
+            )
+            .into()),
+            (true, false) => {
+                legacy_hash::check("password_hash", hash)?;
+                Ok(Self::Hash(hash.to_owned()))
+            }
+            (false, true) => {
+                Ok(Self::Plain(policy.parse("password", SecretString::new(password), hints)?))
+            }
+            (true, true) => Ok(Self::None),
+        }
+    }
 }
 
 /// A row that failed, for the summary.
@@ -93,10 +137,11 @@ pub struct ImportSummary {
 #[derive(Debug, Clone)]
 pub(super) struct Prepared {
     pub index: i64,
-    pub user: ValidUser,
+    pub user: NewUser,
     pub password_hash: Option<String>,
-    pub password: Option<SecretString>,
-    pub identities: Vec<ValidIdentity>,
+    /// Hashed just before its batch is written.
+    pub password: Option<NewPassword>,
+    pub identities: Vec<NewIdentity>,
     pub created_at: Option<DateTime<Utc>>,
     pub is_active: Option<bool>,
 }
@@ -114,11 +159,13 @@ impl Seen {
     /// The conflict with an earlier row, if any; otherwise remembers this row.
     fn claim(&mut self, row: &Prepared) -> Option<Conflict> {
         let user = &row.user;
-        let conflict = if self.emails.contains(&user.email.normalized) {
+        let username = user.username.as_ref().map(|u| u.normalized());
+        let phone = user.phone.as_ref().map(|p| p.as_str());
+        let conflict = if self.emails.contains(user.email.normalized()) {
             Some(Conflict::Email)
-        } else if user.username.as_ref().is_some_and(|(_, n)| self.usernames.contains(n)) {
+        } else if username.is_some_and(|n| self.usernames.contains(n)) {
             Some(Conflict::Username)
-        } else if user.phone.as_ref().is_some_and(|p| self.phones.contains(p)) {
+        } else if phone.is_some_and(|p| self.phones.contains(p)) {
             Some(Conflict::Phone)
         } else if row.identities.iter().any(|i| self.identities.contains(&i.key())) {
             Some(Conflict::SocialAccount)
@@ -126,10 +173,10 @@ impl Seen {
             None
         };
         if conflict.is_none() {
-            self.emails.insert(user.email.normalized.clone());
-            self.usernames.extend(user.username.as_ref().map(|(_, n)| n.clone()));
-            self.phones.extend(user.phone.clone());
-            self.identities.extend(row.identities.iter().map(ValidIdentity::key));
+            self.emails.insert(user.email.normalized().to_owned());
+            self.usernames.extend(username.map(str::to_owned));
+            self.phones.extend(phone.map(str::to_owned));
+            self.identities.extend(row.identities.iter().map(NewIdentity::key));
         }
         conflict
     }
@@ -164,19 +211,24 @@ impl Users {
 impl Importer<'_> {
     /// Takes the next row; writes a batch when one is full. An error here is
     /// the database's, not the row's: rows only ever fail into the summary.
-    pub async fn push(&mut self, row: ImportRow) -> DomainResult<()> {
+    pub async fn push(&mut self, row: Result<ImportRow, InvalidRow>) -> DomainResult<()> {
         let index = self.summary.received;
         self.summary.received += 1;
-        let email = row.fields.email.trim().to_owned();
-        match self.prepare(index, row) {
-            Ok(prepared) => match self.seen.claim(&prepared) {
-                None => self.pending.push(prepared),
-                Some(conflict) => {
-                    let err = DomainError::AlreadyExists(conflict);
-                    self.fail(index, email, &err, "repeats an earlier row of this import");
+        match row {
+            Ok(row) => {
+                let prepared = prepare(index, row);
+                match self.seen.claim(&prepared) {
+                    None => self.pending.push(prepared),
+                    Some(conflict) => {
+                        let err = DomainError::AlreadyExists(conflict);
+                        let email = prepared.user.email.as_str().to_owned();
+                        self.fail(index, email, &err, "repeats an earlier row of this import");
+                    }
                 }
-            },
-            Err(err) => self.fail(index, email, &err, ""),
+            }
+            Err(InvalidRow { email, problems }) => {
+                self.fail(index, email, &problems.into(), "");
+            }
         }
         if self.pending.len() >= BATCH_SIZE {
             self.flush().await?;
@@ -192,53 +244,6 @@ impl Importer<'_> {
         }
         self.summary.failures.sort_by_key(|f| f.row_index);
         Ok(self.summary)
-    }
-
-    fn prepare(&self, index: i64, row: ImportRow) -> DomainResult<Prepared> {
-        let settings = &self.users.settings;
-        let mut violations = Violations::new();
-        for violation in row.violations {
-            violations.push(violation.field, violation.description);
-        }
-        let user = fields::validate(&mut violations, "", &row.fields, settings.max_metadata_bytes);
-        let identities =
-            identities(&mut violations, "identities", &row.identities, settings.max_metadata_bytes);
-        let hash = row.password_hash.trim();
-        match (&row.password, hash.is_empty()) {
-            (Some(_), false) => {
-                violations.push("password", "give either password or password_hash, not both");
-            }
-            (None, false) => {
-                violations.check(legacy_hash::check("password_hash", hash));
-            }
-            (Some(password), true) => {
-                if password.expose().chars().count() > MAX_PASSWORD_CHARS {
-                    violations.push("password", "must be at most 1024 characters");
-                } else {
-                    violations.absorb(self.users.auth.passwords().check_policy(
-                        "password",
-                        password,
-                        settings.min_password_chars,
-                        &row.fields.hints(),
-                    ))?;
-                }
-            }
-            (None, true) => {}
-        }
-        if row.created_at.is_some_and(|at| at > self.users.now()) {
-            violations.push("created_at", "must not be in the future");
-        }
-        violations.finish()?;
-        let user = user.ok_or_else(|| DomainError::validation("email", "is invalid"))?;
-        Ok(Prepared {
-            index,
-            user,
-            password_hash: (!hash.is_empty()).then(|| hash.to_owned()),
-            password: row.password,
-            identities,
-            created_at: row.created_at.map(to_micros),
-            is_active: row.is_active,
-        })
     }
 
     fn fail(&mut self, row_index: i64, email: String, err: &DomainError, message: &str) {
@@ -286,7 +291,7 @@ impl Importer<'_> {
         for (i, row) in batch.iter().enumerate() {
             if let Some(password) = row.password.clone() {
                 let passwords = self.users.auth.passwords().clone();
-                jobs.spawn(async move { (i, passwords.hash(&password).await) });
+                jobs.spawn(async move { (i, passwords.hash(password.secret()).await) });
             }
         }
         while let Some(done) = jobs.join_next().await {
@@ -295,6 +300,24 @@ impl Importer<'_> {
             batch[i].password = None;
         }
         Ok(())
+    }
+}
+
+/// A valid row waiting for its batch.
+fn prepare(index: i64, row: ImportRow) -> Prepared {
+    let (password_hash, password) = match row.password {
+        ImportedPassword::None => (None, None),
+        ImportedPassword::Hash(hash) => (Some(hash), None),
+        ImportedPassword::Plain(password) => (None, Some(password)),
+    };
+    Prepared {
+        index,
+        user: row.user,
+        password_hash,
+        password,
+        identities: row.identities,
+        created_at: row.created_at.map(to_micros),
+        is_active: row.is_active,
     }
 }
 

@@ -12,43 +12,45 @@ use crate::{
     context::Context,
     entity::{user_identities, users},
     error::{DomainError, DomainResult},
-    users::{UserView, Users, view},
+    users::{Identity, User, Users, view},
+    values::{IdentityId, UserId},
 };
 
 /// What UnlinkIdentity removed (or, with `validate_only`, would remove).
 #[derive(Debug, Clone)]
 pub struct Unlinked {
-    pub identity: user_identities::Model,
-    pub user: UserView,
+    pub identity: Identity,
+    pub user: User,
 }
 
 impl Users {
     /// The user's identities, oldest first.
-    pub async fn list_identities(
-        &self,
-        user_id: Uuid,
-    ) -> DomainResult<Vec<user_identities::Model>> {
+    pub async fn list_identities(&self, user_id: UserId) -> DomainResult<Vec<Identity>> {
+        let user_id = user_id.uuid();
         find_user(&self.db, user_id).await?;
-        Ok(user_identities::Entity::find()
+        let rows = user_identities::Entity::find()
             .filter(user_identities::Column::UserId.eq(user_id))
             .order_by_asc(user_identities::Column::CreatedAt)
             .order_by_asc(user_identities::Column::Id)
             .all(&self.db)
-            .await?)
+            .await?;
+        Ok(rows.into_iter().map(Identity::from).collect())
     }
 
     pub async fn unlink_identity(
         &self,
         ctx: &Context,
-        user_id: Uuid,
-        identity_id: Uuid,
+        user_id: UserId,
+        identity_id: IdentityId,
         force: bool,
         validate_only: bool,
     ) -> DomainResult<Unlinked> {
+        let (user_id, identity_id) = (user_id.uuid(), identity_id.uuid());
         let now = self.now();
         if validate_only {
             let (user, identity, _) = check(&self.db, user_id, identity_id, force).await?;
-            return Ok(Unlinked { identity, user: view::load_one(&self.db, user, now).await? });
+            let user = view::load_one(&self.db, user, now).await?;
+            return Ok(Unlinked { identity: identity.into(), user });
         }
         let txn = crate::db::begin_write(&self.db).await?;
         // Write first: it locks the user's row, so two unlinks of the same
@@ -70,7 +72,8 @@ impl Users {
             .meta("forced_last_sign_in_method", was_last);
         audit::record(&txn, ctx, event, now).await?;
         txn.commit().await?;
-        Ok(Unlinked { identity, user: view::load_one(&self.db, user, now).await? })
+        let user = view::load_one(&self.db, user, now).await?;
+        Ok(Unlinked { identity: identity.into(), user })
     }
 }
 

@@ -4,85 +4,58 @@
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 
-use super::{IdentityInput, identity, write::identity_row};
+use super::{NewIdentity, write::identity_row};
 use crate::{
     audit::{self, Event},
-    auth::password::MAX_PASSWORD_CHARS,
+    auth::password::NewPassword,
     context::Context,
     entity::{user_identities, users},
-    error::{Conflict, DomainError, DomainResult, Violations},
+    error::{Conflict, DomainError, DomainResult},
     idempotency::{self, RequestKey},
-    secret::SecretString,
     unique::map_write_error,
     users::{
-        UserView, Users,
-        fields::{self, UserFields},
+        Identity, User, Users,
+        fields::{self, NewUser},
         view,
     },
+    values::{IdentityId, RequestId},
 };
 
-#[derive(Debug, Clone, Default)]
+/// ImportSocialUser's input.
+#[derive(Debug, Clone)]
 pub struct SocialImport {
     /// `email_verified` is ignored: a social import is always verified.
-    pub fields: UserFields,
-    pub identity: IdentityInput,
+    pub user: NewUser,
+    pub identity: NewIdentity,
     /// `None`: a social-only account (`must_change_password` then ignored).
-    pub password: Option<SecretString>,
-    pub request_id: String,
+    pub password: Option<NewPassword>,
+    pub request_id: Option<RequestId>,
 }
 
 #[derive(Debug, Clone)]
 pub struct SocialImported {
-    pub user: UserView,
-    pub identity: user_identities::Model,
+    pub user: User,
+    pub identity: Identity,
 }
 
 impl Users {
     pub async fn import_social_user(
         &self,
         ctx: &Context,
-        mut request: SocialImport,
+        request: SocialImport,
     ) -> DomainResult<SocialImported> {
-        request.fields.email_verified = true;
-        if request.password.is_none() {
-            request.fields.must_change_password = false;
-        }
-        let max = self.settings.max_metadata_bytes;
-        let mut violations = Violations::new();
-        let user = fields::validate(&mut violations, "", &request.fields, max);
-        let link = identity(&mut violations, "", &request.identity, max);
-        if let Some(password) = &request.password {
-            if password.expose().chars().count() > MAX_PASSWORD_CHARS {
-                violations.push("password", "must be at most 1024 characters");
-            } else {
-                violations.absorb(self.auth.passwords().check_policy(
-                    "password",
-                    password,
-                    self.settings.min_password_chars,
-                    &[&request.fields.email],
-                ))?;
-            }
+        let SocialImport { mut user, identity: link, password, request_id } = request;
+        user.email_verified = true;
+        if password.is_none() {
+            user.must_change_password = false;
         }
         // The password is left out of the fingerprint: only whether there is one.
-        let fingerprint =
-            format!("{:?}|{:?}|{}", request.fields, request.identity, request.password.is_some());
-        let key = match RequestKey::parse("users.import_social", &request.request_id, &fingerprint)
-        {
-            Ok(key) => key,
-            Err(err) => {
-                violations.absorb(Err(err))?;
-                None
-            }
-        };
-        violations.finish()?;
-        let (Some(user), Some(link)) = (user, link) else {
-            return Err(DomainError::validation("email", "is invalid"));
-        };
-
+        let fingerprint = format!("{user:?}|{link:?}|{}", password.is_some());
+        let key = RequestKey::of("users.import_social", request_id, &fingerprint);
         if let Some(key) = &key
             && let Some(identity_id) = idempotency::find(&self.db, ctx, key).await?
         {
-            return self.social_answer(identity_id).await;
+            return self.social_answer(identity_id.into()).await;
         }
         // The more specific conflict wins when the same person is imported twice;
         // the unique index still decides under concurrency.
@@ -94,8 +67,8 @@ impl Users {
         if linked.is_some() {
             return Err(DomainError::AlreadyExists(Conflict::SocialAccount));
         }
-        let hash = match &request.password {
-            Some(password) => Some(self.auth.passwords().hash(password).await?),
+        let hash = match &password {
+            Some(password) => Some(self.auth.passwords().hash(password.secret()).await?),
             None => None,
         };
 
@@ -112,15 +85,16 @@ impl Users {
             .target("user", created.id)
             .meta("provider", link.provider.clone())
             .meta("identity_id", identity.id.to_string())
-            .meta("has_password", request.password.is_some());
+            .meta("has_password", password.is_some());
         audit::record(&txn, ctx, event, now).await?;
         txn.commit().await?;
-        Ok(SocialImported { user: view::load_one(&self.db, created, now).await?, identity })
+        let user = view::load_one(&self.db, created, now).await?;
+        Ok(SocialImported { user, identity: identity.into() })
     }
 
     /// The first answer again, for a retried request_id.
-    async fn social_answer(&self, identity_id: uuid::Uuid) -> DomainResult<SocialImported> {
-        let identity = user_identities::Entity::find_by_id(identity_id)
+    async fn social_answer(&self, identity_id: IdentityId) -> DomainResult<SocialImported> {
+        let identity = user_identities::Entity::find_by_id(identity_id.uuid())
             .one(&self.db)
             .await?
             .ok_or(DomainError::NotFound { resource: "identity" })?;
@@ -128,6 +102,7 @@ impl Users {
             .one(&self.db)
             .await?
             .ok_or(DomainError::NotFound { resource: "user" })?;
-        Ok(SocialImported { user: view::load_one(&self.db, user, self.now()).await?, identity })
+        let user = view::load_one(&self.db, user, self.now()).await?;
+        Ok(SocialImported { user, identity: identity.into() })
     }
 }

@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{OnConflict, ValidIdentity, bulk::Prepared};
+use super::{NewIdentity, OnConflict, bulk::Prepared};
 use crate::{
     audit::{self, Event},
     context::Context,
@@ -47,7 +47,7 @@ enum Plan {
     /// Overwrite this user; link only the identities it does not have yet.
     Update {
         user_id: Uuid,
-        new_identities: Vec<ValidIdentity>,
+        new_identities: Vec<NewIdentity>,
     },
     Skip,
     /// Fails with this conflict's reason.
@@ -108,12 +108,12 @@ pub(super) async fn batch(
             Plan::Skip => outcome.skipped += 1,
             Plan::Fail(conflict) => outcome.failed.push((
                 row.index,
-                row.user.email.given.clone(),
+                row.user.email.as_str().to_owned(),
                 DomainError::AlreadyExists(conflict),
             )),
             Plan::Missing => outcome.failed.push((
                 row.index,
-                row.user.email.given.clone(),
+                row.user.email.as_str().to_owned(),
                 DomainError::NotFound { resource: "user" },
             )),
         }
@@ -184,10 +184,11 @@ fn mark_missing(plans: &mut [Plan], missing: Vec<usize>) {
 }
 
 async fn existing<C: ConnectionTrait>(conn: &C, rows: &[Prepared]) -> DomainResult<Existing> {
-    let emails: Vec<&str> = rows.iter().map(|r| r.user.email.normalized.as_str()).collect();
+    let emails: Vec<&str> = rows.iter().map(|r| r.user.email.normalized()).collect();
     let usernames: Vec<&str> =
-        rows.iter().filter_map(|r| r.user.username.as_ref().map(|(_, n)| n.as_str())).collect();
-    let phones: Vec<&str> = rows.iter().filter_map(|r| r.user.phone.as_deref()).collect();
+        rows.iter().filter_map(|r| r.user.username.as_ref().map(|u| u.normalized())).collect();
+    let phones: Vec<&str> =
+        rows.iter().filter_map(|r| r.user.phone.as_ref().map(|p| p.as_str())).collect();
     let mut any = Condition::any().add(users::Column::EmailNormalized.is_in(emails));
     if !usernames.is_empty() {
         any = any.add(users::Column::UsernameNormalized.is_in(usernames));
@@ -246,15 +247,18 @@ async fn existing<C: ConnectionTrait>(conn: &C, rows: &[Prepared]) -> DomainResu
 
 fn plan(row: &Prepared, on_conflict: OnConflict, existing: &Existing) -> Plan {
     let user = &row.user;
-    let email_owner = existing.by_email.get(&user.email.normalized).copied();
+    let email_owner = existing.by_email.get(user.email.normalized()).copied();
     let target = if on_conflict == OnConflict::Upsert { email_owner } else { None };
     let owners = [
         (Conflict::Email, email_owner),
         (
             Conflict::Username,
-            user.username.as_ref().and_then(|(_, n)| existing.by_username.get(n)).copied(),
+            user.username.as_ref().and_then(|u| existing.by_username.get(u.normalized())).copied(),
         ),
-        (Conflict::Phone, user.phone.as_ref().and_then(|p| existing.by_phone.get(p)).copied()),
+        (
+            Conflict::Phone,
+            user.phone.as_ref().and_then(|p| existing.by_phone.get(p.as_str())).copied(),
+        ),
     ]
     .into_iter()
     .chain(
@@ -322,7 +326,7 @@ async fn write<C: ConnectionTrait>(
             }
             Plan::Skip | Plan::Fail(_) | Plan::Missing => continue,
         };
-        roles.extend(row.user.roles.iter().map(|role| user_roles::ActiveModel {
+        roles.extend(row.user.roles.as_slice().iter().map(|role| user_roles::ActiveModel {
             user_id: Set(user_id),
             role: Set(role.clone()),
         }));
@@ -360,55 +364,19 @@ where
 }
 
 fn new_user(id: Uuid, row: &Prepared, now: DateTime<Utc>) -> users::ActiveModel {
-    let user = &row.user;
     let active = row.is_active.unwrap_or(true);
-    users::ActiveModel {
-        id: Set(id),
-        email: Set(user.email.given.clone()),
-        email_normalized: Set(user.email.normalized.clone()),
-        username: Set(user.username.as_ref().map(|(given, _)| given.clone())),
-        username_normalized: Set(user.username.as_ref().map(|(_, normalized)| normalized.clone())),
-        given_name: Set(user.given_name.clone()),
-        family_name: Set(user.family_name.clone()),
-        phone: Set(user.phone.clone()),
-        email_verified: Set(user.email_verified),
-        phone_verified: Set(user.phone_verified),
-        password_hash: Set(row.password_hash.clone()),
-        must_change_password: Set(user.must_change_password),
-        metadata: Set(user.metadata.clone()),
-        is_active: Set(active),
-        disabled_reason: Set((!active).then(|| DISABLED_ON_IMPORT.to_owned())),
-        disabled_until: Set(None),
-        failed_login_count: Set(0),
-        locked_until: Set(None),
-        last_failed_at: Set(None),
-        mfa_enabled: Set(false),
-        tokens_valid_after: Set(now),
-        last_login_at: Set(None),
-        created_at: Set(row.created_at.unwrap_or(now)),
-        updated_at: Set(now),
-    }
+    let mut model = row.user.new_row(id, row.password_hash.clone(), now);
+    model.is_active = Set(active);
+    model.disabled_reason = Set((!active).then(|| DISABLED_ON_IMPORT.to_owned()));
+    model.created_at = Set(row.created_at.unwrap_or(now));
+    model
 }
 
 /// UPSERT: the row's fields replace the user's; a missing password hash,
 /// `is_active` or `created_at` leaves the stored one. Existing sessions are
 /// not revoked here (DisableUser / SetPassword do that).
 fn overwrite(row: &Prepared, now: DateTime<Utc>) -> users::ActiveModel {
-    let user = &row.user;
-    let mut model = users::ActiveModel {
-        email: Set(user.email.given.clone()),
-        username: Set(user.username.as_ref().map(|(given, _)| given.clone())),
-        username_normalized: Set(user.username.as_ref().map(|(_, normalized)| normalized.clone())),
-        given_name: Set(user.given_name.clone()),
-        family_name: Set(user.family_name.clone()),
-        phone: Set(user.phone.clone()),
-        email_verified: Set(user.email_verified),
-        phone_verified: Set(user.phone_verified),
-        must_change_password: Set(user.must_change_password),
-        metadata: Set(user.metadata.clone()),
-        updated_at: Set(now),
-        ..Default::default()
-    };
+    let mut model = users::ActiveModel { updated_at: Set(now), ..row.user.own_columns() };
     if let Some(hash) = &row.password_hash {
         model.password_hash = Set(Some(hash.clone()));
     }
@@ -429,7 +397,7 @@ fn overwrite(row: &Prepared, now: DateTime<Utc>) -> users::ActiveModel {
 
 pub(super) fn identity_row(
     user_id: Uuid,
-    identity: &ValidIdentity,
+    identity: &NewIdentity,
     now: DateTime<Utc>,
 ) -> user_identities::ActiveModel {
     user_identities::ActiveModel {

@@ -94,6 +94,38 @@ pub fn page(base_url: &str, default_root: &str, default_page: &str) -> Option<St
     (!root.is_empty()).then(|| format!("{root}/{default_page}"))
 }
 
+/// A token's lifetime in seconds: 0 is `default`, anything else must lie
+/// within `allowed`.
+pub fn lifetime(
+    field: &str,
+    raw: i64,
+    default: i64,
+    allowed: std::ops::RangeInclusive<i64>,
+) -> Result<i64, FieldViolation> {
+    match raw {
+        0 => Ok(default),
+        n if allowed.contains(&n) => Ok(n),
+        _ => Err(FieldViolation::new(
+            field,
+            format!("must be 0 (the default) or {} to {} seconds", allowed.start(), allowed.end()),
+        )),
+    }
+}
+
+/// Where a token link points, from a request's `base_url` (checked when
+/// given) or else the configured root; `None` when neither is set.
+pub fn parse_page(
+    field: &str,
+    base_url: &str,
+    default_root: &str,
+    default_page: &str,
+) -> Result<Option<String>, FieldViolation> {
+    if !base_url.is_empty() {
+        check_base_url(field, base_url)?;
+    }
+    Ok(page(base_url, default_root, default_page))
+}
+
 /// `jane@example.com` -> `j***@example.com`: enough for the admin to tell
 /// where the message went, not enough to harvest the address.
 pub fn mask_email(email: &str) -> String {
@@ -166,6 +198,15 @@ mod tests {
             Some("https://a.io/go")
         );
         assert_eq!(page("", " ", "invite"), None);
+    }
+
+    #[test]
+    fn lifetimes_default_at_zero_and_stay_in_bounds() {
+        assert_eq!(lifetime("t", 0, 3600, 300..=86_400), Ok(3600));
+        assert_eq!(lifetime("t", 300, 3600, 300..=86_400), Ok(300));
+        for bad in [299, 86_401, -1] {
+            assert!(lifetime("t", bad, 3600, 300..=86_400).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
-use uuid::Uuid;
 
 use super::{RESET_PURPOSE, issue, link, reserve};
 use crate::{
@@ -16,13 +15,13 @@ use crate::{
     error::{DomainError, DomainResult, FieldViolation},
     notify,
     secret::SecretString,
-    users::Users,
+    users::{UserSettings, Users},
+    values::UserId,
 };
 
 /// Bounds of `code_expires_in`, in seconds (0 = [`DEFAULT_RESET_TTL_SECONDS`]).
 pub const RESET_TTL_SECONDS: std::ops::RangeInclusive<i64> = 300..=86_400;
 pub const DEFAULT_RESET_TTL_SECONDS: i64 = 3600;
-pub const MAX_REASON_CHARS: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResetDelivery {
@@ -45,44 +44,33 @@ impl ResetDelivery {
     }
 }
 
-/// InitiatePasswordReset's input, as the caller sent it.
-#[derive(Debug, Clone, Default)]
+/// InitiatePasswordReset's input.
+#[derive(Debug, Clone)]
 pub struct InitiateReset {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub delivery: ResetDelivery,
-    /// Empty: the configured default.
-    pub base_url: String,
-    /// Seconds; 0: [`DEFAULT_RESET_TTL_SECONDS`].
-    pub code_expires_in: i64,
+    /// The page a reset link points at; `None` when no base URL was given
+    /// and none is configured (the mail then carries the code alone).
+    pub page: Option<String>,
+    /// How long the code lives, in seconds.
+    pub ttl_seconds: i64,
     pub revoke_sessions: bool,
-    /// For the audit trail.
+    /// For the audit trail; at most 500 characters.
     pub reason: String,
 }
 
-impl InitiateReset {
-    /// Every rule the input breaks, named by its proto field.
-    pub fn violations(&self) -> Vec<FieldViolation> {
-        let mut out = Vec::new();
-        if self.code_expires_in != 0 && !RESET_TTL_SECONDS.contains(&self.code_expires_in) {
-            out.push(FieldViolation::new(
-                "code_expires_in",
-                "must be 0 (one hour) or 300 to 86400 seconds",
-            ));
-        }
-        if self.reason.chars().count() > MAX_REASON_CHARS {
-            out.push(FieldViolation::new("reason", "must be at most 500 characters"));
-        }
-        if !self.base_url.is_empty()
-            && let Err(violation) = link::check_base_url("base_url", &self.base_url)
-        {
-            out.push(violation);
-        }
-        out
-    }
+/// `code_expires_in`: 0 is one hour, else 300 to 86400 seconds.
+pub fn reset_ttl(field: &str, raw: i64) -> Result<i64, FieldViolation> {
+    link::lifetime(field, raw, DEFAULT_RESET_TTL_SECONDS, RESET_TTL_SECONDS)
+}
 
-    fn ttl(&self) -> i64 {
-        if self.code_expires_in == 0 { DEFAULT_RESET_TTL_SECONDS } else { self.code_expires_in }
-    }
+/// The page a reset link points at: `base_url`, or the configured default.
+pub fn reset_page(
+    field: &str,
+    base_url: &str,
+    settings: &UserSettings,
+) -> Result<Option<String>, FieldViolation> {
+    link::parse_page(field, base_url, &settings.default_base_url, "reset-password")
 }
 
 /// The answer to InitiatePasswordReset.
@@ -108,15 +96,11 @@ impl Users {
         ctx: &Context,
         input: InitiateReset,
     ) -> DomainResult<ResetInitiated> {
-        let found = input.violations();
-        if !found.is_empty() {
-            return Err(DomainError::Validation(found));
-        }
         let now = self.now();
-        let ttl = input.ttl();
+        let ttl = input.ttl_seconds;
         let expires_at = now + Duration::seconds(ttl);
         let txn = crate::db::begin_write(&self.db).await?;
-        let user = users::Entity::find_by_id(input.user_id)
+        let user = users::Entity::find_by_id(input.user_id.uuid())
             .one(&txn)
             .await?
             .ok_or(DomainError::NotFound { resource: "user" })?;
@@ -133,7 +117,7 @@ impl Users {
             .filter(verification_tokens::Column::ConsumedAt.is_null())
             .exec(&txn)
             .await?;
-        let page = link::page(&input.base_url, &self.settings.default_base_url, "reset-password");
+        let page = input.page.clone();
         let (returned, token_id) = match input.delivery {
             ResetDelivery::Return => {
                 let (code, id) = issue(&txn, RESET_PURPOSE, user.id, now, expires_at).await?;

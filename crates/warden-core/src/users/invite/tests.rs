@@ -12,7 +12,7 @@ use super::*;
 use crate::{
     auth::{Auth, password::PasswordSettings},
     clock::ManualClock,
-    users::UserSettings,
+    users::{UserSettings, fields::UserFields},
 };
 
 async fn users() -> (tempfile::TempDir, Users, ManualClock) {
@@ -26,8 +26,19 @@ async fn users() -> (tempfile::TempDir, Users, ManualClock) {
     let clock_arc = Arc::new(clock.clone());
     let defaults = (Default::default(), Default::default(), Default::default());
     let auth = Auth::open(db, clock_arc, &fast, defaults.0, defaults.1, defaults.2).await.unwrap();
-    let users = Users::new(auth, UserSettings::default(), crate::pagination::PageKey::ephemeral());
+    let users = Users::new(auth, UserSettings::default());
     (dir, users, clock)
+}
+
+fn invitation(email: &str, delivery: InviteDelivery, ttl_seconds: i64) -> InviteUser {
+    let fields = UserFields { email: email.into(), ..Default::default() };
+    InviteUser {
+        user: NewUser::parse("", &fields, 1024).unwrap(),
+        delivery,
+        page: invite_page("base_url", "", &UserSettings::default()).unwrap(),
+        ttl_seconds,
+        request_id: None,
+    }
 }
 
 fn token_of(link: &str) -> &str {
@@ -37,19 +48,14 @@ fn token_of(link: &str) -> &str {
 #[tokio::test]
 async fn invite_token_is_found_by_digest_until_it_expires() {
     let (_dir, users, clock) = users().await;
-    let input = InviteUser {
-        email: "Jane@Example.com".into(),
-        delivery: InviteDelivery::ReturnLink,
-        expires_in: 600,
-        ..Default::default()
-    };
+    let input = invitation("Jane@Example.com", InviteDelivery::ReturnLink, 600);
     let invited = users.invite(&Context::system(), input).await.unwrap();
     let link = invited.invitation_link.unwrap();
     assert!(link.expose().starts_with("http://localhost:3000/invite?token="));
     let token = token_of(link.expose());
 
     let found = find_live(&users.db, INVITE_PURPOSE, token, users.now()).await.unwrap();
-    assert_eq!(found.principal_id, invited.user.user.id);
+    assert_eq!(found.principal_id, invited.user.id.uuid());
     assert_eq!(Some(found.expires_at), invited.expires_at);
     assert!(matches!(
         find_live(&users.db, RESET_PURPOSE, token, users.now()).await,
@@ -65,13 +71,15 @@ async fn invite_token_is_found_by_digest_until_it_expires() {
 #[tokio::test]
 async fn a_new_reset_code_supersedes_the_previous_one() {
     let (_dir, users, _clock) = users().await;
-    let input = InviteUser { email: "sam@example.com".into(), ..Default::default() };
-    let user_id = users.invite(&Context::system(), input).await.unwrap().user.user.id;
+    let input = invitation("sam@example.com", InviteDelivery::SendEmail, 3600);
+    let user_id = users.invite(&Context::system(), input).await.unwrap().user.id;
     let reset = || InitiateReset {
         user_id,
         delivery: ResetDelivery::Return,
-        code_expires_in: 300,
-        ..Default::default()
+        page: reset_page("base_url", "", &UserSettings::default()).unwrap(),
+        ttl_seconds: 300,
+        revoke_sessions: false,
+        reason: String::new(),
     };
     let first = users.initiate_password_reset(&Context::system(), reset()).await.unwrap();
     let second = users.initiate_password_reset(&Context::system(), reset()).await.unwrap();
@@ -83,5 +91,5 @@ async fn a_new_reset_code_supersedes_the_previous_one() {
         Err(DomainError::TokenRevoked)
     ));
     let live = find_live(&users.db, RESET_PURPOSE, second.expose(), users.now()).await.unwrap();
-    assert_eq!(live.principal_id, user_id);
+    assert_eq!(live.principal_id, user_id.uuid());
 }

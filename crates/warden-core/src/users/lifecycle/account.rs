@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, Set};
-use uuid::Uuid;
 
 use super::{PasswordSource, generate_password, lock};
 use crate::{
@@ -10,12 +9,10 @@ use crate::{
     auth::sessions::{self, USER},
     context::Context,
     entity::users,
-    error::{DomainResult, Violations},
+    error::DomainResult,
     secret::SecretString,
-    users::{
-        Users,
-        view::{self, UserView},
-    },
+    users::{User, Users, view},
+    values::UserId,
 };
 
 /// Longest disable reason, in characters.
@@ -24,19 +21,18 @@ pub const MAX_REASON_CHARS: usize = 500;
 /// DisableUser's input.
 #[derive(Debug, Clone)]
 pub struct DisableUser {
-    pub id: Uuid,
-    /// Empty: none given.
-    pub reason: String,
-    /// `None`: until EnableUser.
+    pub id: UserId,
+    /// Trimmed, at most 500 characters; `None`: none given.
+    pub reason: Option<String>,
+    /// In the future; `None`: until EnableUser.
     pub until: Option<DateTime<Utc>>,
 }
 
 /// SetPassword's input.
 #[derive(Debug, Clone)]
 pub struct SetPassword {
-    pub id: Uuid,
-    /// Exactly one source is required.
-    pub password: Option<PasswordSource>,
+    pub id: UserId,
+    pub password: PasswordSource,
     pub must_change_password: bool,
     pub revoke_sessions: bool,
 }
@@ -60,20 +56,13 @@ impl Users {
         &self,
         ctx: &Context,
         input: DisableUser,
-        mut violations: Violations,
-    ) -> DomainResult<(UserView, u64)> {
+    ) -> DomainResult<(User, u64)> {
         let now = self.now();
-        if input.reason.chars().count() > MAX_REASON_CHARS {
-            violations.push("reason", format!("must be at most {MAX_REASON_CHARS} characters"));
-        }
-        if input.until.is_some_and(|until| until <= now) {
-            violations.push("until", "must be in the future");
-        }
-        violations.finish()?;
-        let reason = Some(input.reason.trim().to_owned()).filter(|r| !r.is_empty());
+        let reason = input.reason;
         let until = input.until.map(|t| chrono::SubsecRound::trunc_subsecs(t, 6));
+        let id = input.id.uuid();
         let txn = crate::db::begin_write(&self.db).await?;
-        let old = lock(&txn, input.id).await?;
+        let old = lock(&txn, id).await?;
         let mut model: users::ActiveModel = old.into();
         model.is_active = Set(false);
         model.disabled_reason = Set(reason.clone());
@@ -81,10 +70,9 @@ impl Users {
         model.tokens_valid_after = Set(now);
         model.updated_at = Set(now);
         let updated = model.update(&txn).await?;
-        let revoked =
-            sessions::revoke_all(&txn, USER, input.id, None, "user_disabled", now).await?;
+        let revoked = sessions::revoke_all(&txn, USER, id, None, "user_disabled", now).await?;
         let event = Event::new("user.disable")
-            .target("user", input.id)
+            .target("user", id)
             .meta("reason", reason)
             .meta("until", until.map(|t| t.to_rfc3339()))
             .meta("revoked_sessions", revoked);
@@ -96,7 +84,8 @@ impl Users {
 
     /// EnableUser: clears a disable and a failed-login lock. On a user with
     /// neither it changes nothing and records nothing.
-    pub async fn enable_user(&self, ctx: &Context, id: Uuid) -> DomainResult<UserView> {
+    pub async fn enable_user(&self, ctx: &Context, id: UserId) -> DomainResult<User> {
+        let id = id.uuid();
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
         let old = lock(&txn, id).await?;
@@ -137,31 +126,16 @@ impl Users {
         &self,
         ctx: &Context,
         input: SetPassword,
-        mut violations: Violations,
     ) -> DomainResult<PasswordSet> {
-        let min = self.settings.min_password_chars;
         let (password, generated) = match input.password {
-            Some(PasswordSource::Given(given)) => {
-                violations.absorb(self.auth.passwords().check_policy(
-                    "new_password",
-                    &given,
-                    min,
-                    &[],
-                ))?;
-                (given, false)
-            }
-            Some(PasswordSource::Generate) => (generate_password(min), true),
-            None => {
-                violations
-                    .push("new_password", "one of new_password or generate_password is required");
-                (SecretString::new(String::new()), false)
-            }
+            PasswordSource::Given(given) => (given, false),
+            PasswordSource::Generate => (generate_password(self.settings.min_password_chars), true),
         };
-        violations.finish()?;
-        let hash = self.auth.passwords().hash(&password).await?;
+        let hash = self.auth.passwords().hash(password.secret()).await?;
         let now = self.now();
+        let id = input.id.uuid();
         let txn = crate::db::begin_write(&self.db).await?;
-        let old = lock(&txn, input.id).await?;
+        let old = lock(&txn, id).await?;
         let mut model: users::ActiveModel = old.into();
         model.password_hash = Set(Some(hash));
         model.must_change_password = Set(input.must_change_password);
@@ -171,11 +145,11 @@ impl Users {
         model.updated_at = Set(now);
         model.update(&txn).await?;
         let revoked = match input.revoke_sessions {
-            true => sessions::revoke_all(&txn, USER, input.id, None, "password_set", now).await?,
+            true => sessions::revoke_all(&txn, USER, id, None, "password_set", now).await?,
             false => 0,
         };
         let event = Event::new("user.set_password")
-            .target("user", input.id)
+            .target("user", id)
             .meta("password", if generated { "generated" } else { "given" })
             .meta("must_change_password", input.must_change_password)
             .meta("revoked_sessions", revoked);
@@ -184,12 +158,13 @@ impl Users {
         Ok(PasswordSet {
             sessions_revoked: revoked,
             must_change_password: input.must_change_password,
-            generated_password: generated.then_some(password),
+            generated_password: generated.then(|| password.into_secret()),
         })
     }
 
     /// ForcePasswordChange: the next sign-in must set a new password.
-    pub async fn force_password_change(&self, ctx: &Context, id: Uuid) -> DomainResult<UserView> {
+    pub async fn force_password_change(&self, ctx: &Context, id: UserId) -> DomainResult<User> {
+        let id = id.uuid();
         let now = self.now();
         let txn = crate::db::begin_write(&self.db).await?;
         let old = lock(&txn, id).await?;

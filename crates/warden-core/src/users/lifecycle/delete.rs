@@ -23,6 +23,7 @@ use crate::{
     },
     error::DomainResult,
     users::Users,
+    values::UserId,
 };
 
 /// Rows removed with the user, by kind. Trusted devices, recovery codes and
@@ -51,9 +52,10 @@ impl Users {
     pub async fn delete_user(
         &self,
         ctx: &Context,
-        id: Uuid,
+        id: UserId,
         validate_only: bool,
     ) -> DomainResult<DeletedRecords> {
+        let id = id.uuid();
         if validate_only {
             find(&self.db, id).await?;
             return count(&self.db, id).await;

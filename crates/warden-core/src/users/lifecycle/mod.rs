@@ -7,9 +7,6 @@
 //! read snapshot, and on PostgreSQL the row stays locked until commit, so two
 //! racing changes to one user serialize. Each writes exactly one audit event
 //! in that transaction; a failed change rolls back and leaves none.
-//!
-//! Use cases take the violations the adapter found while converting the
-//! request, so one answer lists every problem with a request.
 
 mod account;
 mod create;
@@ -22,10 +19,10 @@ use uuid::Uuid;
 pub use account::{DisableUser, MAX_REASON_CHARS, PasswordSet, SetPassword};
 pub use create::{CreateUser, Created, UserLookup};
 pub use delete::DeletedRecords;
-pub use update::{OUTPUT_ONLY, UPDATABLE, UpdateUser};
+pub use update::{OUTPUT_ONLY, UPDATABLE, UserPatch};
 
 use crate::{
-    auth::password::MAX_PASSWORD_CHARS,
+    auth::password::{MAX_PASSWORD_CHARS, NewPassword},
     entity::users,
     error::{DomainError, DomainResult},
     secret::{SecretString, random_bytes},
@@ -34,7 +31,7 @@ use crate::{
 /// Where a new password comes from (CreateUser, SetPassword).
 #[derive(Debug, Clone)]
 pub enum PasswordSource {
-    Given(SecretString),
+    Given(NewPassword),
     /// Generated from the OS CSPRNG and returned once.
     Generate,
 }
@@ -46,7 +43,7 @@ pub const GENERATED_PASSWORD_CHARS: usize = 24;
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// A random password of at least `min_chars` (and at least 24) characters.
-pub fn generate_password(min_chars: usize) -> SecretString {
+pub fn generate_password(min_chars: usize) -> NewPassword {
     let len = GENERATED_PASSWORD_CHARS.max(min_chars).min(MAX_PASSWORD_CHARS);
     let mut out = String::with_capacity(len);
     while out.len() < len {
@@ -55,7 +52,7 @@ pub fn generate_password(min_chars: usize) -> SecretString {
             out.push(char::from(ALPHABET[usize::from(byte & 63)]));
         }
     }
-    SecretString::new(out)
+    NewPassword::generated(SecretString::new(out))
 }
 
 /// Locks the user's row inside `txn` (see the module comment) and reads it.
@@ -87,10 +84,11 @@ mod tests {
     fn generated_passwords_are_long_random_and_url_safe() {
         let a = generate_password(8);
         let b = generate_password(8);
-        assert_eq!(a.expose().chars().count(), GENERATED_PASSWORD_CHARS);
+        let (a, b) = (a.secret().expose(), b.secret().expose());
+        assert_eq!(a.chars().count(), GENERATED_PASSWORD_CHARS);
         assert_ne!(a, b);
-        assert!(a.expose().bytes().all(|c| ALPHABET.contains(&c)));
-        assert_eq!(generate_password(40).expose().len(), 40);
-        assert_eq!(generate_password(5000).expose().len(), MAX_PASSWORD_CHARS);
+        assert!(a.bytes().all(|c| ALPHABET.contains(&c)));
+        assert_eq!(generate_password(40).secret().expose().len(), 40);
+        assert_eq!(generate_password(5000).secret().expose().len(), MAX_PASSWORD_CHARS);
     }
 }

@@ -1,84 +1,17 @@
 //! UsersService: ImportUsers, ImportSocialUser, ListIdentities, UnlinkIdentity.
 
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 use warden_core::{
-    DomainError, FieldViolation,
-    secret::SecretString,
-    users::{
-        fields::UserFields,
-        import::{IdentityInput, ImportRow, ImportSummary, OnConflict, SocialImport},
-    },
+    FieldViolation,
+    users::import::{ImportSummary, OnConflict},
 };
 use warden_proto::v1 as pb;
 
-use super::to_proto::{self, struct_to_json};
-use crate::{
-    grpc::{
-        convert::{Violations, id_from, time_from},
-        request::authenticated_context,
-    },
-    state::AppState,
-    status::to_status,
+use super::{
+    convert::{self, Rules},
+    to_proto,
 };
-
-fn invalid(violations: Vec<FieldViolation>) -> Status {
-    to_status(DomainError::Validation(violations))
-}
-
-/// `on_conflict` of one message: `None` when unset (UNSPECIFIED).
-fn on_conflict(message: &pb::ImportUsersRequest) -> Result<Option<OnConflict>, Status> {
-    use pb::ImportUsersOnConflict as Proto;
-    match Proto::try_from(message.on_conflict) {
-        Ok(Proto::Unspecified) => Ok(None),
-        Ok(Proto::Skip) => Ok(Some(OnConflict::Skip)),
-        Ok(Proto::Upsert) => Ok(Some(OnConflict::Upsert)),
-        Ok(Proto::Fail) => Ok(Some(OnConflict::Fail)),
-        Err(_) => {
-            Err(invalid(vec![FieldViolation::new("on_conflict", "must be SKIP, UPSERT or FAIL")]))
-        }
-    }
-}
-
-fn identity_input(identity: pb::Identity) -> IdentityInput {
-    IdentityInput {
-        provider: identity.provider,
-        provider_user_id: identity.provider_user_id,
-        provider_email: identity.provider_email,
-        profile: struct_to_json(identity.social_metadata.as_ref()),
-    }
-}
-
-fn row(message: pb::ImportUsersRequest) -> ImportRow {
-    let mut violations = Vec::new();
-    let created_at = message.created_at.as_ref().and_then(|ts| match time_from("created_at", ts) {
-        Ok(time) => Some(time),
-        Err(violation) => {
-            violations.push(violation);
-            None
-        }
-    });
-    ImportRow {
-        fields: UserFields {
-            email: message.email,
-            username: message.username,
-            given_name: message.given_name,
-            family_name: message.family_name,
-            phone: message.phone,
-            metadata: struct_to_json(message.metadata.as_ref()),
-            roles: message.roles,
-            email_verified: message.email_verified,
-            phone_verified: message.phone_verified,
-            must_change_password: message.must_change_password,
-        },
-        password_hash: message.password_hash,
-        password: (!message.password.is_empty()).then(|| SecretString::new(message.password)),
-        identities: message.identities.into_iter().map(identity_input).collect(),
-        created_at,
-        is_active: message.is_active,
-        violations,
-    }
-}
+use crate::{grpc::request::authenticated_context, state::AppState, status::to_status};
 
 fn summary(summary: ImportSummary) -> pb::ImportUsersResponse {
     pb::ImportUsersResponse {
@@ -122,15 +55,17 @@ pub async fn import_users(
         return Ok(Response::new(summary(ImportSummary::default())));
     };
     // The first message decides; UNSPECIFIED is FAIL.
-    let chosen = on_conflict(&first)?.unwrap_or(OnConflict::Fail);
+    let chosen = convert::on_conflict(&first).map_err(to_status)?.unwrap_or(OnConflict::Fail);
     let mut importer = state.users.importer(&ctx, chosen);
+    let row =
+        |message: pb::ImportUsersRequest| convert::import_row(message, &Rules::of(&state.users));
     importer.push(row(first)).await.map_err(to_status)?;
     while let Some(message) = stream.message().await? {
-        if on_conflict(&message)?.is_some_and(|later| later != chosen) {
-            return Err(invalid(vec![FieldViolation::new(
-                "on_conflict",
-                "must not change after the first message",
-            )]));
+        let later = convert::on_conflict(&message).map_err(to_status)?;
+        if later.is_some_and(|later| later != chosen) {
+            let changed =
+                FieldViolation::new("on_conflict", "must not change after the first message");
+            return Err(to_status(changed.into()));
         }
         importer.push(row(message)).await.map_err(to_status)?;
     }
@@ -143,33 +78,12 @@ pub async fn import_social_user(
     request: Request<pb::ImportSocialUserRequest>,
 ) -> Result<Response<pb::ImportSocialUserResponse>, Status> {
     let ctx = authenticated_context(&request)?;
-    let req = request.into_inner();
-    let input = SocialImport {
-        fields: UserFields {
-            email: req.email,
-            username: req.username,
-            given_name: req.given_name,
-            family_name: req.family_name,
-            phone: req.phone,
-            metadata: struct_to_json(req.metadata.as_ref()),
-            roles: req.roles,
-            email_verified: true,
-            phone_verified: req.phone_verified,
-            must_change_password: req.must_change_password,
-        },
-        identity: IdentityInput {
-            provider: req.provider,
-            provider_user_id: req.provider_user_id,
-            provider_email: req.provider_email,
-            profile: struct_to_json(req.social_metadata.as_ref()),
-        },
-        password: (!req.password.is_empty()).then(|| SecretString::new(req.password)),
-        request_id: req.request_id,
-    };
+    let rules = Rules::of(&state.users);
+    let input = convert::import_social_user(request.into_inner(), &rules).map_err(to_status)?;
     let imported = state.users.import_social_user(&ctx, input).await.map_err(to_status)?;
     Ok(Response::new(pb::ImportSocialUserResponse {
-        user: Some(to_proto::user(&imported.user)),
-        social_account: Some(to_proto::identity(&imported.identity)),
+        user: Some(to_proto::user(imported.user)),
+        social_account: Some(to_proto::identity(imported.identity)),
     }))
 }
 
@@ -178,10 +92,10 @@ pub async fn list_identities(
     request: Request<pb::ListIdentitiesRequest>,
 ) -> Result<Response<pb::ListIdentitiesResponse>, Status> {
     authenticated_context(&request)?;
-    let user_id = id_from("user_id", &request.get_ref().user_id).map_err(|v| invalid(vec![v]))?;
+    let user_id = convert::user_id("user_id", &request.get_ref().user_id).map_err(to_status)?;
     let identities = state.users.list_identities(user_id).await.map_err(to_status)?;
     Ok(Response::new(pb::ListIdentitiesResponse {
-        identities: identities.iter().map(to_proto::identity).collect(),
+        identities: identities.into_iter().map(to_proto::identity).collect(),
     }))
 }
 
@@ -190,19 +104,15 @@ pub async fn unlink_identity(
     request: Request<pb::UnlinkIdentityRequest>,
 ) -> Result<Response<pb::UnlinkIdentityResponse>, Status> {
     let ctx = authenticated_context(&request)?;
-    let req = request.into_inner();
-    let mut violations = Violations::new();
-    let user_id = violations.check(id_from("user_id", &req.user_id)).unwrap_or(Uuid::nil());
-    let identity_id =
-        violations.check(id_from("identity_id", &req.identity_id)).unwrap_or(Uuid::nil());
-    violations.finish().map_err(to_status)?;
+    let req = request.get_ref();
+    let (user_id, identity_id) = convert::unlink_identity(req).map_err(to_status)?;
     let unlinked = state
         .users
         .unlink_identity(&ctx, user_id, identity_id, req.force, req.validate_only)
         .await
         .map_err(to_status)?;
     Ok(Response::new(pb::UnlinkIdentityResponse {
-        identity: Some(to_proto::identity(&unlinked.identity)),
-        user: Some(to_proto::user(&unlinked.user)),
+        identity: Some(to_proto::identity(unlinked.identity)),
+        user: Some(to_proto::user(unlinked.user)),
     }))
 }

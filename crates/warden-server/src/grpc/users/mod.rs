@@ -1,6 +1,7 @@
 //! UsersService: thin adapters over `warden_core::users`, one file per group
 //! of RPCs; this file only routes each RPC to its handler.
 
+mod convert;
 mod import;
 mod invite;
 mod lifecycle;

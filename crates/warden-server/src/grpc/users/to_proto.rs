@@ -1,6 +1,6 @@
 //! Domain -> proto for users and identities, shared by every users handler.
 
-use warden_core::{entity::user_identities, users::UserView};
+use warden_core::users::{Identity, User};
 use warden_proto::v1 as pb;
 
 use crate::grpc::convert::{timestamp, timestamp_opt};
@@ -53,48 +53,43 @@ fn value_to_json(value: &prost_types::Value) -> serde_json::Value {
     }
 }
 
-pub fn user(view: &UserView) -> pb::User {
-    let user = &view.user;
+pub fn user(user: User) -> pb::User {
     pb::User {
         id: user.id.to_string(),
-        email: user.email.clone(),
-        username: user.username.clone().unwrap_or_default(),
-        given_name: user.given_name.clone().unwrap_or_default(),
-        family_name: user.family_name.clone().unwrap_or_default(),
-        phone: user.phone.clone().unwrap_or_default(),
+        email: user.email,
+        username: user.username.unwrap_or_default(),
+        given_name: user.given_name.unwrap_or_default(),
+        family_name: user.family_name.unwrap_or_default(),
+        phone: user.phone.unwrap_or_default(),
         email_verified: user.email_verified,
         phone_verified: user.phone_verified,
-        is_active: view.is_active,
-        is_locked: view.is_locked,
-        locked_until: if view.is_locked { timestamp_opt(user.locked_until) } else { None },
-        disabled_reason: if view.is_active {
-            String::new()
-        } else {
-            user.disabled_reason.clone().unwrap_or_default()
-        },
-        disabled_until: if view.is_active { None } else { timestamp_opt(user.disabled_until) },
-        roles: view.roles.clone(),
+        is_active: user.is_active,
+        is_locked: user.is_locked,
+        locked_until: timestamp_opt(user.locked_until),
+        disabled_reason: user.disabled_reason.unwrap_or_default(),
+        disabled_until: timestamp_opt(user.disabled_until),
+        roles: user.roles,
         mfa_enabled: user.mfa_enabled,
-        has_social_auth: !view.social_providers.is_empty(),
-        social_providers: view.social_providers.clone(),
+        has_social_auth: !user.social_providers.is_empty(),
+        social_providers: user.social_providers,
         must_change_password: user.must_change_password,
         metadata: json_to_struct(&user.metadata),
         created_at: Some(timestamp(user.created_at)),
         updated_at: Some(timestamp(user.updated_at)),
         last_login_at: timestamp_opt(user.last_login_at),
-        session_count: view.session_count as i32,
-        has_password: user.password_hash.is_some(),
+        session_count: i32::try_from(user.session_count).unwrap_or(i32::MAX),
+        has_password: user.has_password,
     }
 }
 
-pub fn identity(identity: &user_identities::Model) -> pb::Identity {
+pub fn identity(identity: Identity) -> pb::Identity {
     pb::Identity {
         id: identity.id.to_string(),
         user_id: identity.user_id.to_string(),
-        provider: identity.provider.clone(),
-        provider_user_id: identity.provider_user_id.clone(),
-        provider_email: identity.provider_email.clone().unwrap_or_default(),
         social_metadata: json_to_struct(&identity.profile),
+        provider: identity.provider,
+        provider_user_id: identity.provider_user_id,
+        provider_email: identity.provider_email.unwrap_or_default(),
         created_at: Some(timestamp(identity.created_at)),
         last_used_at: None,
     }
