@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+pub mod h2_raw;
 mod postgres;
 pub mod raw;
 

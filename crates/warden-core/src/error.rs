@@ -76,6 +76,12 @@ pub enum DomainError {
     RateLimited { retry_after: Duration },
     #[error("{method} is not implemented yet")]
     Unimplemented { method: String },
+    /// A request message over the server's size limit (the wire layer).
+    #[error("the message is too large")]
+    MessageTooLarge,
+    /// The caller cancelled the call, or its deadline passed (the wire layer).
+    #[error("the call was cancelled")]
+    Cancelled,
     #[error("a dependency is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Anything the caller cannot act on. The cause is logged, never returned.
@@ -110,6 +116,8 @@ impl DomainError {
             Self::WrongPrincipal => "PERMISSION_DENIED",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Unimplemented { .. } => "UNIMPLEMENTED",
+            Self::MessageTooLarge => "MESSAGE_TOO_LARGE",
+            Self::Cancelled => "CANCELLED",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -141,6 +149,8 @@ impl DomainError {
         "PERMISSION_DENIED",
         "RATE_LIMITED",
         "UNIMPLEMENTED",
+        "MESSAGE_TOO_LARGE",
+        "CANCELLED",
         "UNAVAILABLE",
         "INTERNAL",
     ];

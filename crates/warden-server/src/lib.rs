@@ -12,4 +12,6 @@ pub mod ratelimit;
 pub mod startup;
 pub mod state;
 pub mod status;
+pub mod status_caps;
 pub mod telemetry;
+pub mod wire;

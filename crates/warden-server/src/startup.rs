@@ -31,6 +31,7 @@ use crate::{
     ratelimit::PeerLimiter,
     state::AppState,
     telemetry,
+    wire::{WireLayer, flow_control},
 };
 
 /// Another replica may rotate keys; pick them up within this long.
@@ -146,7 +147,10 @@ pub async fn start_with_clock(
     let services = Services::new(&state);
     let router = Server::builder()
         .max_connection_age(Duration::from_secs(config.server.max_connection_age_seconds.max(1)))
+        .initial_stream_window_size(flow_control::STREAM_WINDOW)
+        .initial_connection_window_size(flow_control::CONNECTION_WINDOW)
         .layer(TraceLayer::new_for_grpc().make_span_with(telemetry::request_span))
+        .layer(WireLayer)
         .layer(AuthzLayer::new(policy, Authenticator::new(db.clone(), clock, admin_auth)))
         .add_service(health_service)
         .add_service(reflection_v1)

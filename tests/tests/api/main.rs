@@ -17,3 +17,4 @@ mod users_invite;
 mod users_lifecycle;
 mod users_listing;
 mod users_sessions;
+mod wire;

@@ -8,10 +8,11 @@ use warden_core::{
     pagination::PageRequest,
     secret::SecretString,
 };
-use warden_proto::v1::{self as pb, admin_auth_service_server::AdminAuthService};
+use warden_proto::v1 as pb;
 
 use super::{
     convert::{Violations, descending, id_from, mask_paths, text_filter, timestamp, timestamp_opt},
+    generated::admin_auth_service_server::AdminAuthService,
     request::{authenticated_context, context},
 };
 use crate::{state::AppState, status::to_status};

@@ -11,12 +11,13 @@ use warden_core::{
 use warden_proto::v1::{
     self as pb, CreateApiKeyRequest, CreateApiKeyResponse, GetApiKeyRequest, GetApiKeyResponse,
     ListApiKeysRequest, ListApiKeysResponse, RevokeApiKeyRequest, RevokeApiKeyResponse,
-    UpdateApiKeyRequest, UpdateApiKeyResponse, api_keys_service_server::ApiKeysService,
+    UpdateApiKeyRequest, UpdateApiKeyResponse,
 };
 
 use crate::{
     grpc::{
         convert::{Violations, id_from, time_from, timestamp, timestamp_opt},
+        generated::api_keys_service_server::ApiKeysService,
         request::authenticated_context,
     },
     state::AppState,

@@ -16,6 +16,7 @@ use super::to_proto::{self, struct_to_json};
 use crate::{
     grpc::{
         convert::{Violations, id_from, time_from},
+        read_ahead,
         request::authenticated_context,
     },
     state::AppState,
@@ -109,9 +110,10 @@ fn summary(summary: ImportSummary) -> pb::ImportUsersResponse {
     }
 }
 
-/// Rows are written batch by batch as they arrive; a stream that changes
-/// `on_conflict` midway is refused from that message on (batches already
-/// written stay, each with its audit row).
+/// Rows are written batch by batch as they arrive, and read ahead while a
+/// batch is written; a stream that changes `on_conflict` midway is refused
+/// from that message on (batches already written stay, each with its audit
+/// row).
 pub async fn import_users(
     state: &AppState,
     request: Request<tonic::Streaming<pb::ImportUsersRequest>>,
@@ -125,15 +127,23 @@ pub async fn import_users(
     let chosen = on_conflict(&first)?.unwrap_or(OnConflict::Fail);
     let mut importer = state.users.importer(&ctx, chosen);
     importer.push(row(first)).await.map_err(to_status)?;
-    while let Some(message) = stream.message().await? {
+    let convert = |message: pb::ImportUsersRequest| {
         if on_conflict(&message)?.is_some_and(|later| later != chosen) {
             return Err(invalid(vec![FieldViolation::new(
                 "on_conflict",
                 "must not change after the first message",
             )]));
         }
-        importer.push(row(message)).await.map_err(to_status)?;
-    }
+        Ok(row(message))
+    };
+    let (reader, mut rows) = read_ahead::read(stream, convert);
+    let writer = async {
+        while let Some(row) = rows.next().await {
+            importer.push(row).await.map_err(to_status)?;
+        }
+        Ok(())
+    };
+    tokio::try_join!(reader, writer)?;
     let done = importer.finish().await.map_err(to_status)?;
     Ok(Response::new(summary(done)))
 }
