@@ -149,7 +149,11 @@ pub async fn start_with_clock(
         .max_connection_age(Duration::from_secs(config.server.max_connection_age_seconds.max(1)))
         .initial_stream_window_size(flow_control::STREAM_WINDOW)
         .initial_connection_window_size(flow_control::CONNECTION_WINDOW)
-        .layer(TraceLayer::new_for_grpc().make_span_with(telemetry::request_span))
+        .layer(
+            TraceLayer::new_for_grpc()
+                .make_span_with(telemetry::request_span)
+                .on_failure(telemetry::log_failure),
+        )
         .layer(WireLayer)
         .layer(AuthzLayer::new(policy, Authenticator::new(db.clone(), clock, admin_auth)))
         .add_service(health_service)

@@ -3,9 +3,12 @@
 //! W3C trace context read from metadata, never headers or messages: those can
 //! hold credentials.
 
+use std::time::Duration;
+
 use opentelemetry::{propagation::TextMapCompositePropagator, trace::TracerProvider as _};
 use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tower_http::classify::GrpcFailureClass;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
@@ -80,4 +83,25 @@ pub fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
     // Without an OpenTelemetry layer there is no parent to attach: ignore.
     let _ = span.set_parent(parent);
     span
+}
+
+/// The log line of a call that did not end OK. ERROR is for the server's own
+/// faults (INTERNAL, UNKNOWN, DATA_LOSS); any other code is an answer the
+/// caller caused (a wrong password, NOT_FOUND) and is INFO. A call the client
+/// cancelled, or a stream that ended before its answer, is DEBUG.
+pub fn log_failure(failure: GrpcFailureClass, latency: Duration, _span: &tracing::Span) {
+    use tonic::Code;
+    let latency_ms = latency.as_millis() as u64;
+    match failure {
+        GrpcFailureClass::Code(code) => match Code::from(code.get()) {
+            code @ (Code::Internal | Code::Unknown | Code::DataLoss) => {
+                tracing::error!(code = ?code, latency_ms, "call failed");
+            }
+            Code::Cancelled => tracing::debug!(latency_ms, "call cancelled"),
+            code => tracing::info!(code = ?code, latency_ms, "call answered with an error"),
+        },
+        GrpcFailureClass::Error(error) => {
+            tracing::debug!(error, latency_ms, "call ended before its answer was sent");
+        }
+    }
 }
