@@ -6,6 +6,7 @@ pub mod authn;
 pub mod authz;
 pub mod cli;
 pub mod config;
+pub mod database_errors;
 pub mod grpc;
 pub mod health;
 pub mod ratelimit;

@@ -26,6 +26,7 @@ use crate::{
     authn::Authenticator,
     authz::{AuthzLayer, Policy},
     config::Config,
+    database_errors,
     grpc::Services,
     health::Health,
     ratelimit::PeerLimiter,
@@ -37,18 +38,27 @@ use crate::{
 /// Another replica may rotate keys; pick them up within this long.
 pub const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Opens the configured database and applies pending migrations.
+/// Opens the configured database and applies pending migrations. A failure
+/// names the database (never its password) and says its cause once.
 pub async fn open_database(config: &Config, migrate: bool) -> anyhow::Result<DatabaseConnection> {
+    let url = config.effective_database_url();
+    let target = database_errors::target(&url)?;
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
     }
-    let db = warden_core::db::connect(&config.effective_database_url(), &config.pool_settings())
-        .await
-        .context("cannot connect to the database")?;
-    if migrate {
-        warden_core::db::migrate(&db).await.context("migrations failed")?;
+    let pool = config.pool_settings();
+    let db = match warden_core::db::connect(&url, &pool).await {
+        Ok(db) => db,
+        Err(err) => {
+            let why = database_errors::explain(&target, &err, pool.acquire_timeout).await;
+            anyhow::bail!("cannot connect to {target}: {why}");
+        }
+    };
+    if migrate && let Err(err) = warden_core::db::migrate(&db).await {
+        let why = database_errors::explain(&target, &err, pool.acquire_timeout).await;
+        anyhow::bail!("cannot migrate {target}: {why}");
     }
     Ok(db)
 }
@@ -113,6 +123,11 @@ pub async fn start_with_clock(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<RunningServer> {
     let policy = Policy::from_proto().map_err(anyhow::Error::msg)?;
+    // Bind first: a port in use is reported before the database is touched.
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local_addr = listener.local_addr()?;
     let db = open_database(&config, config.database.migrate_on_start).await?;
     // One hasher, so its concurrency bound holds across admins and users.
     let passwords = Passwords::new(&config.auth.password)?;
@@ -138,11 +153,6 @@ pub async fn start_with_clock(
         .register_encoded_file_descriptor_set(warden_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let local_addr = listener.local_addr()?;
 
     let services = Services::new(&state);
     let router = Server::builder()

@@ -107,6 +107,22 @@ pub async fn run_to_end(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Exi
     (output.status, text)
 }
 
+/// Runs a command expected to exit within `timeout`, keeping stdout and
+/// stderr apart: `(status, stdout, stderr)`.
+pub async fn run_split(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> (ExitStatus, String, String) {
+    let output = tokio::time::timeout(timeout, command(dir, args, env).output())
+        .await
+        .unwrap_or_else(|_| panic!("warden {args:?} did not exit within {timeout:?}"))
+        .expect("run warden");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status, text(&output.stdout), text(&output.stderr))
+}
+
 fn collect(
     stream: impl AsyncRead + Unpin + Send + 'static,
     output: Arc<Mutex<String>>,
