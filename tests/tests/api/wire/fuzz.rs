@@ -21,7 +21,7 @@ use warden_tests::{
 };
 
 const SEED_VAR: &str = "WARDEN_TEST_FUZZ_SEED";
-const DEFAULT_SEED: u64 = 0x7_15_5eed;
+const DEFAULT_SEED: u64 = 0x0715_5eed;
 /// Each RPC gets one payload of every kind.
 const KINDS: [Payload; 5] =
     [Payload::Bytes, Payload::Message, Payload::Truncated, Payload::Framing, Payload::Message];
