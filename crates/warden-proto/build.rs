@@ -43,6 +43,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(false)
         .compile_with_config(config, &protos, &includes)?;
 
+    // warden-server generates the service traits from the same descriptors.
+    println!("cargo:descriptor={}", descriptor_path.display());
+
     let descriptor_bytes = fs::read(&descriptor_path)?;
     let table = access_table(&descriptor_bytes)?;
     fs::write(out_dir.join("access_table.rs"), table)?;

@@ -1,28 +1,18 @@
-//! Generates the gRPC service traits and servers of `warden.v1` (the messages
-//! themselves come from warden-proto). Every server decodes its requests with
-//! `wire::codec::WardenCodec`, so a malformed request is answered
-//! INVALID_ARGUMENT with ErrorInfo by the same code for every RPC, present and
-//! future, client streams included.
+//! Generates the gRPC service traits and servers of `warden.v1` from the
+//! descriptor set warden-proto compiled (its build script passes the path;
+//! the messages themselves are warden-proto's). Every server decodes its
+//! requests with `wire::codec::WardenCodec`, so a malformed request is
+//! answered INVALID_ARGUMENT with ErrorInfo by the same code for every RPC,
+//! present and future, client streams included.
 
-use std::{env, fs, path::PathBuf};
+use std::{env, fs};
+
+use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?);
-    let proto_root = manifest_dir.join("../../proto");
-    let proto_dir = proto_root.join("warden/v1");
-    let mut protos: Vec<PathBuf> = fs::read_dir(&proto_dir)?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "proto"))
-        .collect();
-    protos.sort();
-    println!("cargo:rerun-if-changed={}", proto_dir.display());
-    for proto in &protos {
-        println!("cargo:rerun-if-changed={}", proto.display());
-    }
-
-    let mut config = tonic_prost_build::Config::new();
-    config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
-    let includes = [proto_root, protoc_bin_vendored::include_path()?];
+    let descriptor = env::var("DEP_WARDEN_PROTO_DESCRIPTOR")?;
+    println!("cargo:rerun-if-changed={descriptor}");
+    let set = prost_types::FileDescriptorSet::decode(fs::read(&descriptor)?.as_slice())?;
     tonic_prost_build::configure()
         .build_client(false)
         .build_server(true)
@@ -31,6 +21,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // RPCs that no issue has implemented yet answer UNIMPLEMENTED by default;
         // the authorization layer runs before them all the same.
         .generate_default_stubs(true)
-        .compile_with_config(config, &protos, &includes)?;
+        .compile_fds(set)?;
     Ok(())
 }
