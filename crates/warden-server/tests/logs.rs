@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use support::Warden;
-use warden_core::{api_keys, scope::ScopeSet};
+use warden_core::scope::ScopeSet;
 use warden_proto::v1::{self as pb, users_service_client::UsersServiceClient};
 
 #[tokio::test]
@@ -23,17 +23,7 @@ async fn expected_answers_and_cancelled_calls_are_not_logged_as_errors() {
     // UNAUTHENTICATED (a wrong password) among a sign-in flow.
     support::admin_sign_in_flow(warden.addr, "a password for the log test").await;
 
-    let db_url = warden_core::db::sqlite_url_in(&dir.path().join("data"));
-    let db = warden_core::db::connect(&db_url, &Default::default()).await.unwrap();
-    let new = api_keys::NewApiKey {
-        name: "log levels".into(),
-        description: String::new(),
-        scopes: ScopeSet::all(),
-        expires_at: None,
-        created_by: None,
-    };
-    let (_, key) = api_keys::insert(&db, new, chrono::Utc::now()).await.unwrap();
-    let key = key.raw.expose().to_owned();
+    let key = support::mint_api_key(dir.path(), ScopeSet::all()).await;
     let mut users = UsersServiceClient::connect(format!("http://{}", warden.addr)).await.unwrap();
 
     // NOT_FOUND.

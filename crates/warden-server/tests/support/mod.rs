@@ -150,6 +150,23 @@ fn serving_addr(line: &str) -> Option<SocketAddr> {
         .flatten()
 }
 
+/// Mints an API key holding `scopes` straight into the SQLite database of a
+/// server started in `dir` (no RPC can before an admin exists).
+pub async fn mint_api_key(dir: &Path, scopes: warden_core::scope::ScopeSet) -> String {
+    let db_url = warden_core::db::sqlite_url_in(&dir.join("data"));
+    let db = warden_core::db::connect(&db_url, &Default::default()).await.expect("open the db");
+    let new = warden_core::api_keys::NewApiKey {
+        name: "process test key".into(),
+        description: String::new(),
+        scopes,
+        expires_at: None,
+        created_by: None,
+    };
+    let (_, raw) =
+        warden_core::api_keys::insert(&db, new, chrono::Utc::now()).await.expect("mint a key");
+    raw.raw.expose().to_owned()
+}
+
 /// Health of the whole server, or `None` when it does not answer.
 pub async fn health_status(addr: SocketAddr) -> Option<ServingStatus> {
     let channel = Endpoint::from_shared(format!("http://{addr}")).ok()?.connect().await.ok()?;
