@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # UsersService load benchmarks against a real `warden serve` (release build):
-# GetUser, ListUsers (filtered pages among 100,000 seeded users) and
-# CreateUser, on SQLite and/or PostgreSQL. Results go to stdout and to
+# GetUser, ListUsers (filtered pages among 100,000 seeded users), CreateUser,
+# and one long ImportUsers stream next to its in-process ceiling, on SQLite
+# and/or PostgreSQL. Results go to stdout and to
 # $LOAD_OUT_DIR/results.txt; copy the figures into BENCHMARKS.md.
 #
 #   crates/warden-load/run.sh              # sqlite and postgres
@@ -12,10 +13,13 @@
 # build scripts read OUT_DIR/PROFILE and the server rejects unknown WARDEN_*):
 # LOAD_USERS=100000 LOAD_REQUESTS=20000 LOAD_PREFIX_REQUESTS=5000 (ListUsers by
 # email prefix: the slowest page on SQLite, sized for a shared 2-core box)
-# LOAD_CREATE_REQUESTS=5000
+# LOAD_CREATE_REQUESTS=5000 LOAD_IMPORT_ROWS=100000 (0 skips the import)
+# LOAD_RPC_BENCHES=1 (0 skips GetUser/ListUsers/CreateUser: with LOAD_USERS=0, an
+# import-only run on an empty database)
 # LOAD_CONCURRENCY=16 LOAD_CONNECTIONS=4 LOAD_PORT=50071
 # LOAD_POSTGRES_ADMIN_URL=postgres://postgres@127.0.0.1:5432/postgres
-# LOAD_OUT_DIR=$(mktemp -d) LOAD_PROFILE=release (dev: a quick smoke run).
+# LOAD_OUT_DIR=$(mktemp -d) LOAD_PROFILE=release (dev: a quick smoke run)
+# LOAD_JOBS=2 (cargo -j); CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -23,6 +27,8 @@ USERS=${LOAD_USERS:-100000}
 REQUESTS=${LOAD_REQUESTS:-20000}
 PREFIX_REQUESTS=${LOAD_PREFIX_REQUESTS:-5000}
 CREATE_REQUESTS=${LOAD_CREATE_REQUESTS:-5000}
+IMPORT_ROWS=${LOAD_IMPORT_ROWS:-100000}
+RPC_BENCHES=${LOAD_RPC_BENCHES:-1}
 CONCURRENCY=${LOAD_CONCURRENCY:-16}
 CONNECTIONS=${LOAD_CONNECTIONS:-4}
 PORT=${LOAD_PORT:-50071}
@@ -32,8 +38,8 @@ PROFILE=${LOAD_PROFILE:-release}
 BACKENDS=("$@")
 [ ${#BACKENDS[@]} -gt 0 ] || BACKENDS=(sqlite postgres)
 
-cargo build --profile "$PROFILE" -j 2 -p warden-server -p warden-load
-bin_dir=target/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
+cargo build --profile "$PROFILE" -j "${LOAD_JOBS:-2}" -p warden-server -p warden-load
+bin_dir=${CARGO_TARGET_DIR:-target}/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 WARDEN=$bin_dir/warden
 LOAD=$bin_dir/warden-load
 ADDR="http://127.0.0.1:$PORT"
@@ -81,10 +87,22 @@ for backend in "${BACKENDS[@]}"; do
   "$LOAD" wait --addr "$ADDR" --timeout-seconds 120
 
   echo "== $backend: benchmarks" | tee -a "$RESULTS"
-  bench "$backend" get-user --requests "$REQUESTS" --ids-file "$data_dir/ids.txt"
-  bench "$backend" list-users --requests "$PREFIX_REQUESTS" --seeded-users "$USERS" --filter email-prefix
-  bench "$backend" list-users --requests "$REQUESTS" --seeded-users "$USERS" --filter role
-  bench "$backend" create-user --requests "$CREATE_REQUESTS" --warmup 50
+  if [ "$RPC_BENCHES" != 0 ]; then
+    bench "$backend" get-user --requests "$REQUESTS" --ids-file "$data_dir/ids.txt"
+    bench "$backend" list-users --requests "$PREFIX_REQUESTS" --seeded-users "$USERS" --filter email-prefix
+    bench "$backend" list-users --requests "$REQUESTS" --seeded-users "$USERS" --filter role
+    bench "$backend" create-user --requests "$CREATE_REQUESTS" --warmup 50
+  fi
+  if [ "$IMPORT_ROWS" != 0 ]; then
+    # Over gRPC, then the same rows through the in-process Importer (the
+    # ceiling), then gRPC again: the machine is noisy, pairs show the ratio.
+    for mode in grpc direct grpc; do
+      flag=()
+      [ "$mode" = direct ] && flag=(--direct)
+      "$LOAD" import --addr "$ADDR" --database-url "$url" --rows "$IMPORT_ROWS" \
+        --label "$backend" "${flag[@]}" | tee -a "$RESULTS"
+    done
+  fi
   cleanup
 done
 grep '^RESULT' "$RESULTS"

@@ -1,6 +1,7 @@
-//! Compiles proto/warden/v1 with a vendored protoc, embeds the descriptor set, and
-//! turns every RPC's `(warden.v1.access)` option into a static table. A method
-//! without the option fails the build: authorization is deny-by-default.
+//! Compiles proto/warden/v1 (messages and clients) with a vendored protoc, embeds
+//! the descriptor set, and turns every RPC's `(warden.v1.access)` option into a
+//! static table. A method without the option fails the build: authorization is
+//! deny-by-default.
 
 use std::{env, fmt::Write as _, fs, path::PathBuf};
 
@@ -29,14 +30,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // environment: a fresh machine has no protoc, and set_var is unsafe.
     let mut config = tonic_prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
+    // `prost::Name` on every message: the server's codec finds a request's
+    // descriptor by its full name.
+    config.enable_type_names();
     let includes = [proto_root, protoc_bin_vendored::include_path()?];
 
+    // Messages and clients only: the server traits are generated in
+    // warden-server, with the codec that turns malformed requests into
+    // INVALID_ARGUMENT.
     tonic_prost_build::configure()
         .file_descriptor_set_path(&descriptor_path)
-        // RPCs that no issue has implemented yet answer UNIMPLEMENTED by default;
-        // the authorization layer runs before them all the same.
-        .generate_default_stubs(true)
+        .build_server(false)
         .compile_with_config(config, &protos, &includes)?;
+
+    // warden-server generates the service traits from the same descriptors.
+    println!("cargo:descriptor={}", descriptor_path.display());
 
     let descriptor_bytes = fs::read(&descriptor_path)?;
     let pool = DescriptorPool::decode(descriptor_bytes.as_slice())?;

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+pub mod h2_raw;
 mod mail;
 pub mod metrics;
 mod postgres;

@@ -82,6 +82,12 @@ pub enum DomainError {
     /// failure on PostgreSQL, a busy database on SQLite): retry the call.
     #[error("the call conflicted with a concurrent change; retry it")]
     Aborted(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A request message over the server's size limit (the wire layer).
+    #[error("the message is too large")]
+    MessageTooLarge,
+    /// The caller cancelled the call, or its deadline passed (the wire layer).
+    #[error("the call was cancelled")]
+    Cancelled,
     #[error("a dependency is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Anything the caller cannot act on. The cause is logged, never returned.
@@ -117,6 +123,8 @@ impl DomainError {
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Unimplemented { .. } => "UNIMPLEMENTED",
             Self::Aborted(_) => "CONCURRENT_MODIFICATION",
+            Self::MessageTooLarge => "MESSAGE_TOO_LARGE",
+            Self::Cancelled => "CANCELLED",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -149,6 +157,8 @@ impl DomainError {
         "RATE_LIMITED",
         "UNIMPLEMENTED",
         "CONCURRENT_MODIFICATION",
+        "MESSAGE_TOO_LARGE",
+        "CANCELLED",
         "UNAVAILABLE",
         "INTERNAL",
     ];

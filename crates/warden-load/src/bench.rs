@@ -172,7 +172,7 @@ fn is_connection_loss(status: &tonic::Status) -> bool {
     matches!(status.code(), tonic::Code::Cancelled | tonic::Code::Unavailable)
 }
 
-async fn connect(addr: &str) -> anyhow::Result<Channel> {
+pub async fn connect(addr: &str) -> anyhow::Result<Channel> {
     Endpoint::from_shared(addr.to_owned())
         .with_context(|| format!("bad address {addr:?}"))?
         .tcp_nodelay(true)

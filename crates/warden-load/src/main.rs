@@ -1,11 +1,13 @@
 //! `warden-load`: measures Warden's RPCs under load. It starts nothing: it
 //! seeds a database (`seed`), waits for a running server (`wait`), and runs
 //! a bounded number of calls of one RPC at a fixed concurrency (`bench`),
-//! printing requests/s and latency percentiles. `run.sh` beside this crate
+//! printing requests/s and latency percentiles, or one long ImportUsers
+//! stream and its in-process ceiling (`import`), printing rows/s. `run.sh` beside this crate
 //! ties the three together for SQLite and PostgreSQL.
 
 mod bench;
 mod calls;
+mod import;
 mod seed;
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
@@ -33,6 +35,29 @@ enum Command {
     },
     /// Calls one RPC `--requests` times from `--concurrency` workers.
     Bench(BenchArgs),
+    /// Streams `--rows` pre-hashed users through one ImportUsers call, or
+    /// (`--direct`) through the in-process Importer: the ceiling.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    #[arg(long, env = "LOAD_ADDR", default_value = "http://127.0.0.1:50051")]
+    pub addr: String,
+    #[arg(long, env = "LOAD_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Rows in the stream.
+    #[arg(long, default_value_t = 100_000)]
+    pub rows: u64,
+    /// Skip gRPC: run the same rows through warden-core's Importer on
+    /// `--database-url` (the ceiling for the RPC).
+    #[arg(long)]
+    pub direct: bool,
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Printed in the result line, e.g. `sqlite`.
+    #[arg(long, default_value = "")]
+    pub label: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -122,6 +147,7 @@ fn main() -> ExitCode {
                 bench::wait_serving(&addr, Duration::from_secs(timeout_seconds)).await
             }
             Command::Bench(args) => bench::run(args).await,
+            Command::Import(args) => import::run(args).await,
         }
     });
     match result {

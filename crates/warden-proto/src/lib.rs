@@ -1,6 +1,7 @@
 //! Warden's gRPC contract, generated from `proto/warden/v1` at build time.
 //!
-//! Besides the messages, clients and servers this crate carries the encoded file
+//! Besides the messages and clients (the server traits are generated in
+//! warden-server, with its request codec) this crate carries the encoded file
 //! descriptor set (for reflection) and [`METHODS`]: who may call each RPC, read
 //! from the `(warden.v1.access)` method options.
 

@@ -1,4 +1,5 @@
-//! `warden`: serve gRPC, or apply migrations.
+//! `warden`: serve gRPC, or run an operator command (migrate, bootstrap-admin,
+//! keys rotate).
 
 use clap::Parser;
 use tokio::signal::unix::{Signal, SignalKind};
@@ -10,7 +11,7 @@ use warden_server::{
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let command = cli.command();
+    let command = cli.command;
     let flags = command.database_flags().overrides();
     let config = match config::load(cli.config.as_deref(), &flags) {
         Ok(config) => config,
@@ -37,13 +38,13 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
-    let _telemetry = telemetry::init(&config.log)?;
-    match command {
-        Command::Migrate(_) => {
-            startup::open_database(&config, true).await?;
-            tracing::info!("migrations applied");
-            Ok(())
-        }
+    // An operator command prints one human line on stdout; its logs go to stderr.
+    let logs = match command {
+        Command::Serve(_) => telemetry::LogOutput::Stdout,
+        _ => telemetry::LogOutput::Stderr,
+    };
+    let _telemetry = telemetry::init(&config.log, logs)?;
+    let line = match command {
         Command::Serve(_) => {
             // Listen for SIGTERM before "warden is serving" is logged: a
             // signal that arrives in between would otherwise kill the
@@ -51,11 +52,14 @@ async fn run(command: Command, config: config::Config) -> anyhow::Result<()> {
             let mut sigterm = tokio::signal::unix::signal(SignalKind::terminate())?;
             let server = startup::start(config).await?;
             shutdown_signal(&mut sigterm).await?;
-            server.shutdown().await
+            return server.shutdown().await;
         }
-        Command::BootstrapAdmin(flags) => admin::bootstrap(&config, &flags).await,
-        Command::Keys(KeysCommand::Rotate(_)) => admin::rotate_keys(&config).await,
-    }
+        Command::Migrate(_) => admin::migrate(&config).await?,
+        Command::BootstrapAdmin(flags) => admin::bootstrap(&config, &flags).await?,
+        Command::Keys(KeysCommand::Rotate(_)) => admin::rotate_keys(&config).await?,
+    };
+    println!("{line}");
+    Ok(())
 }
 
 /// SIGTERM (Kubernetes) or Ctrl-C.

@@ -27,30 +27,41 @@ use warden_core::{
 use crate::{
     authz::{AuthzLayer, Policy},
     config::Config,
+    database_errors,
     grpc::Services,
     health::Health,
     metrics::{Metrics, MetricsEndpoint},
     ratelimit::PeerLimiter,
     state::AppState,
     telemetry,
+    wire::{WireLayer, flow_control},
 };
 
 /// Another replica may rotate keys; pick them up within this long.
 pub const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(60);
 const SIGN_IN_COUNTER_PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
-/// Opens the configured database and applies pending migrations.
+/// Opens the configured database and applies pending migrations. A failure
+/// names the database (never its password) and says its cause once.
 pub async fn open_database(config: &Config, migrate: bool) -> anyhow::Result<DatabaseConnection> {
+    let url = config.effective_database_url();
+    let target = database_errors::target(&url)?;
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
     }
-    let db = warden_core::db::connect(&config.effective_database_url(), &config.pool_settings())
-        .await
-        .context("cannot connect to the database")?;
-    if migrate {
-        warden_core::db::migrate(&db).await.context("migrations failed")?;
+    let pool = config.pool_settings();
+    let db = match warden_core::db::connect(&url, &pool).await {
+        Ok(db) => db,
+        Err(err) => {
+            let why = database_errors::explain(&target, &err, pool.acquire_timeout).await;
+            anyhow::bail!("cannot connect to {target}: {why}");
+        }
+    };
+    if migrate && let Err(err) = warden_core::db::migrate(&db).await {
+        let why = database_errors::explain(&target, &err, pool.acquire_timeout).await;
+        anyhow::bail!("cannot migrate {target}: {why}");
     }
     Ok(db)
 }
@@ -121,6 +132,11 @@ pub async fn start_with_clock(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<RunningServer> {
     let policy = Policy::from_proto().map_err(anyhow::Error::msg)?;
+    // Bind first: a port in use is reported before the database is touched.
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local_addr = listener.local_addr()?;
     let db = open_database(&config, config.database.migrate_on_start).await?;
     // Every domain counter of this server, read by its /metrics.
     let counters = DomainCounters::default();
@@ -151,18 +167,19 @@ pub async fn start_with_clock(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let local_addr = listener.local_addr()?;
-
     let services = Services::new(&state);
     let router = Server::builder()
         .max_connection_age(Duration::from_secs(config.server.max_connection_age_seconds.max(1)))
-        // Outermost: it times whole calls and sees denials, and its scope
-        // lets the layers and handlers inside count domain events.
+        .initial_stream_window_size(flow_control::STREAM_WINDOW)
+        .initial_connection_window_size(flow_control::CONNECTION_WINDOW)
+        // Outermost: it times whole calls and sees denials.
         .layer(metrics.grpc_layer())
-        .layer(TraceLayer::new_for_grpc().make_span_with(telemetry::request_span))
+        .layer(
+            TraceLayer::new_for_grpc()
+                .make_span_with(telemetry::request_span)
+                .on_failure(telemetry::log_failure),
+        )
+        .layer(WireLayer)
         .layer(AuthzLayer::new(policy, state.auth.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -7,6 +7,9 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use warden_core::{DomainError, error::Conflict};
 
+pub use crate::status_caps::cap_message;
+use crate::status_caps::{add_violations, cap_metadata};
+
 pub const ERROR_DOMAIN: &str = "warden";
 
 pub fn to_status(err: DomainError) -> Status {
@@ -15,15 +18,11 @@ pub fn to_status(err: DomainError) -> Status {
     let reason = err.reason();
     let (code, message) = match &err {
         DomainError::Validation(violations) | DomainError::WeakPassword(violations) => {
-            for violation in violations {
-                details.add_bad_request_violation(&violation.field, &violation.description);
-            }
+            add_violations(&mut details, violations);
             (Code::InvalidArgument, err.to_string())
         }
         DomainError::Precondition(violations) => {
-            for violation in violations {
-                details.add_bad_request_violation(&violation.field, &violation.description);
-            }
+            add_violations(&mut details, violations);
             (Code::FailedPrecondition, err.to_string())
         }
         DomainError::NotFound { resource } => {
@@ -78,6 +77,8 @@ pub fn to_status(err: DomainError) -> Status {
             details.set_retry_info(Some(std::time::Duration::from_millis(100)));
             (Code::Aborted, err.to_string())
         }
+        DomainError::MessageTooLarge => (Code::OutOfRange, err.to_string()),
+        DomainError::Cancelled => (Code::Cancelled, err.to_string()),
         DomainError::Unavailable(cause) => {
             tracing::warn!(error = %error_chain(cause.as_ref()), "dependency unavailable");
             (Code::Unavailable, "the service is temporarily unavailable".to_owned())
@@ -87,8 +88,9 @@ pub fn to_status(err: DomainError) -> Status {
             (Code::Internal, "internal error".to_owned())
         }
     };
+    cap_metadata(&mut metadata);
     details.set_error_info(reason, ERROR_DOMAIN, metadata);
-    Status::with_error_details(code, message, details)
+    Status::with_error_details(code, cap_message(&message), details)
 }
 
 /// `outer: middle: root`, for the log line of an internal error.
@@ -200,6 +202,8 @@ mod tests {
             DomainError::RateLimited { retry_after: Duration::from_secs(1) },
             DomainError::Unimplemented { method: "m".into() },
             DomainError::Aborted(Box::new(std::io::Error::other("deadlock"))),
+            DomainError::MessageTooLarge,
+            DomainError::Cancelled,
             DomainError::Unavailable(Box::new(std::io::Error::other("down"))),
             DomainError::internal(std::io::Error::other("boom")),
         ];

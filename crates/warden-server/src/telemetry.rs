@@ -3,11 +3,16 @@
 //! W3C trace context read from metadata, never headers or messages: those can
 //! hold credentials.
 
+use std::time::Duration;
+
 use opentelemetry::{propagation::TextMapCompositePropagator, trace::TracerProvider as _};
 use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tower_http::classify::GrpcFailureClass;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{
+    EnvFilter, Layer, fmt::writer::BoxMakeWriter, layer::SubscriberExt, util::SubscriberInitExt,
+};
 
 use crate::config::{LogConfig, LogFormat};
 
@@ -26,16 +31,25 @@ impl Drop for TelemetryGuard {
     }
 }
 
+/// Where log lines go: the server logs to stdout; an operator command keeps
+/// stdout for its one human line and logs to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogOutput {
+    Stdout,
+    Stderr,
+}
+
 /// Installs the global subscriber. Call once, from `main`.
-pub fn init(log: &LogConfig) -> anyhow::Result<TelemetryGuard> {
+pub fn init(log: &LogConfig, output: LogOutput) -> anyhow::Result<TelemetryGuard> {
     let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&log.filter))?;
+    let writer = match output {
+        LogOutput::Stdout => BoxMakeWriter::new(std::io::stdout),
+        LogOutput::Stderr => BoxMakeWriter::new(std::io::stderr),
+    };
+    let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
     let fmt = match log.format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .boxed(),
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Json => fmt.json().with_current_span(true).with_span_list(false).boxed(),
+        LogFormat::Pretty => fmt.boxed(),
     };
 
     let provider = otlp_endpoint_configured().then(build_provider).transpose()?;
@@ -80,4 +94,25 @@ pub fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
     // Without an OpenTelemetry layer there is no parent to attach: ignore.
     let _ = span.set_parent(parent);
     span
+}
+
+/// The log line of a call that did not end OK. ERROR is for the server's own
+/// faults (INTERNAL, UNKNOWN, DATA_LOSS); any other code is an answer the
+/// caller caused (a wrong password, NOT_FOUND) and is INFO. A call the client
+/// cancelled, or a stream that ended before its answer, is DEBUG.
+pub fn log_failure(failure: GrpcFailureClass, latency: Duration, _span: &tracing::Span) {
+    use tonic::Code;
+    let latency_ms = latency.as_millis() as u64;
+    match failure {
+        GrpcFailureClass::Code(code) => match Code::from(code.get()) {
+            code @ (Code::Internal | Code::Unknown | Code::DataLoss) => {
+                tracing::error!(code = ?code, latency_ms, "call failed");
+            }
+            Code::Cancelled => tracing::debug!(latency_ms, "call cancelled"),
+            code => tracing::info!(code = ?code, latency_ms, "call answered with an error"),
+        },
+        GrpcFailureClass::Error(error) => {
+            tracing::debug!(error, latency_ms, "call ended before its answer was sent");
+        }
+    }
 }

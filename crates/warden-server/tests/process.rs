@@ -99,23 +99,11 @@ async fn migrate_applies_the_schema_and_exits() {
 /// At the most verbose level, no credential a caller sends shows up in logs.
 #[tokio::test]
 async fn credentials_never_reach_the_logs() {
-    use warden_core::{api_keys, scope::ScopeSet};
-
     let dir = tempfile::tempdir().unwrap();
     let warden =
         Warden::spawn(dir.path(), &["serve", "--listen", "127.0.0.1:0"], &[("RUST_LOG", "trace")])
             .await;
-    let db_url = warden_core::db::sqlite_url_in(&dir.path().join("data"));
-    let db = warden_core::db::connect(&db_url, &Default::default()).await.unwrap();
-    let new = api_keys::NewApiKey {
-        name: "logging probe".into(),
-        description: String::new(),
-        scopes: ScopeSet::default(),
-        expires_at: None,
-        created_by: None,
-    };
-    let (_, valid) = api_keys::insert(&db, new, chrono::Utc::now()).await.unwrap();
-    let valid = valid.raw.expose().to_owned();
+    let valid = support::mint_api_key(dir.path(), Default::default()).await;
     let invalid = "wdn_0123456789abcdef_ThisIsASecretThatMustNotBeLogged";
     for credential in [valid.as_str(), invalid, "eyJhbGciOiJFZERTQSJ9.secret-jwt-body.sig"] {
         let _ = support::call_get_user(warden.addr, credential).await;

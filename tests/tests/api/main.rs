@@ -20,3 +20,4 @@ mod users_invite;
 mod users_lifecycle;
 mod users_listing;
 mod users_sessions;
+mod wire;

@@ -6,10 +6,11 @@ mod convert;
 
 use tonic::{Request, Response, Status};
 use warden_core::admin_auth::{Admin, SignedIn};
-use warden_proto::v1::{self as pb, admin_auth_service_server::AdminAuthService};
+use warden_proto::v1 as pb;
 
 use super::{
     convert::{timestamp, timestamp_opt},
+    generated::admin_auth_service_server::AdminAuthService,
     request::{authenticated_context, context},
 };
 use crate::{state::AppState, status::to_status};

@@ -9,12 +9,13 @@ use warden_core::{api_keys::ApiKey, context::Actor};
 use warden_proto::v1::{
     self as pb, CreateApiKeyRequest, CreateApiKeyResponse, GetApiKeyRequest, GetApiKeyResponse,
     ListApiKeysRequest, ListApiKeysResponse, RevokeApiKeyRequest, RevokeApiKeyResponse,
-    UpdateApiKeyRequest, UpdateApiKeyResponse, api_keys_service_server::ApiKeysService,
+    UpdateApiKeyRequest, UpdateApiKeyResponse,
 };
 
 use crate::{
     grpc::{
         convert::{timestamp, timestamp_opt},
+        generated::api_keys_service_server::ApiKeysService,
         request::authenticated_context,
     },
     state::AppState,

@@ -4,7 +4,7 @@
 //! authorization already happened in the layer. RPCs no issue has reached yet keep the generated default, which
 //! answers UNIMPLEMENTED (only ever after authorization).
 
-use warden_proto::v1::{
+use generated::{
     admin_auth_service_server::AdminAuthServiceServer,
     api_keys_service_server::ApiKeysServiceServer, audit_service_server::AuditServiceServer,
     mfa_service_server::MfaServiceServer, o_auth_clients_service_server::OAuthClientsServiceServer,
@@ -16,6 +16,8 @@ use crate::state::AppState;
 pub mod admin_auth;
 pub mod api_keys;
 pub mod convert;
+pub mod generated;
+mod read_ahead;
 pub mod request;
 pub mod sessions;
 mod unimplemented;

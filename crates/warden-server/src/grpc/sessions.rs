@@ -8,12 +8,11 @@ use warden_core::{
     DomainError,
     users::sign_in::{ChallengeKind, SignedIn},
 };
-use warden_proto::v1::{
-    self as pb, create_session_response, sessions_service_server::SessionsService,
-};
+use warden_proto::v1::{self as pb, create_session_response};
 
 use super::{
     convert::timestamp,
+    generated::sessions_service_server::SessionsService,
     request::{call_info, context},
 };
 use crate::{state::AppState, status::to_status};

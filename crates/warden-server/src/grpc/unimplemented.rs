@@ -2,11 +2,10 @@
 //! UNIMPLEMENTED for every RPC, after the authorization layer has run. A
 //! service leaves this file when its own module implements it.
 
-use warden_proto::v1::{
+use super::generated::{
     audit_service_server::AuditService, mfa_service_server::MfaService,
     o_auth_clients_service_server::OAuthClientsService,
 };
-
 use crate::state::AppState;
 
 macro_rules! unimplemented_services {

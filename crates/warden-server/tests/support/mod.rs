@@ -107,6 +107,22 @@ pub async fn run_to_end(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Exi
     (output.status, text)
 }
 
+/// Runs a command expected to exit within `timeout`, keeping stdout and
+/// stderr apart: `(status, stdout, stderr)`.
+pub async fn run_split(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> (ExitStatus, String, String) {
+    let output = tokio::time::timeout(timeout, command(dir, args, env).output())
+        .await
+        .unwrap_or_else(|_| panic!("warden {args:?} did not exit within {timeout:?}"))
+        .expect("run warden");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status, text(&output.stdout), text(&output.stderr))
+}
+
 fn collect(
     stream: impl AsyncRead + Unpin + Send + 'static,
     output: Arc<Mutex<String>>,
@@ -132,6 +148,23 @@ fn serving_addr(line: &str) -> Option<SocketAddr> {
     (fields.get("message")?.as_str()? == "warden is serving")
         .then(|| fields.get("listen")?.as_str()?.parse().ok())
         .flatten()
+}
+
+/// Mints an API key holding `scopes` straight into the SQLite database of a
+/// server started in `dir` (no RPC can before an admin exists).
+pub async fn mint_api_key(dir: &Path, scopes: warden_core::scope::ScopeSet) -> String {
+    let db_url = warden_core::db::sqlite_url_in(&dir.join("data"));
+    let db = warden_core::db::connect(&db_url, &Default::default()).await.expect("open the db");
+    let new = warden_core::api_keys::NewApiKey {
+        name: "process test key".into(),
+        description: String::new(),
+        scopes,
+        expires_at: None,
+        created_by: None,
+    };
+    let (_, raw) =
+        warden_core::api_keys::insert(&db, new, chrono::Utc::now()).await.expect("mint a key");
+    raw.raw.expose().to_owned()
 }
 
 /// Health of the whole server, or `None` when it does not answer.

@@ -1,5 +1,5 @@
 //! Writing one ImportUsers batch: plan every row against what exists (one
-//! query for users, one for identities), then one transaction with
+//! query per kind of user key, one for identities), then one transaction with
 //! multi-row inserts and one audit row. If a concurrent writer makes a unique
 //! index fire anyway, the batch is redone row by row, each in a savepoint, so
 //! only the conflicting rows fail.
@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
+    DbErr, EntityTrait, QueryFilter, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -183,32 +183,35 @@ fn mark_missing(plans: &mut [Plan], missing: Vec<usize>) {
     }
 }
 
-async fn existing<C: ConnectionTrait>(conn: &C, rows: &[Prepared]) -> DomainResult<Existing> {
+async fn existing<C>(conn: &C, rows: &[Prepared]) -> DomainResult<Existing>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
     let emails: Vec<&str> = rows.iter().map(|r| r.user.email.normalized()).collect();
     let usernames: Vec<&str> =
         rows.iter().filter_map(|r| r.user.username.as_ref().map(|u| u.normalized())).collect();
     let phones: Vec<&str> =
         rows.iter().filter_map(|r| r.user.phone.as_ref().map(|p| p.as_str())).collect();
-    let mut any = Condition::any().add(users::Column::EmailNormalized.is_in(emails));
-    if !usernames.is_empty() {
-        any = any.add(users::Column::UsernameNormalized.is_in(usernames));
-    }
-    if !phones.is_empty() {
-        any = any.add(users::Column::Phone.is_in(phones));
-    }
+    let keys = [
+        (users::Column::EmailNormalized, emails),
+        (users::Column::UsernameNormalized, usernames),
+        (users::Column::Phone, phones),
+    ];
+    let owners = if conn.get_database_backend() == DbBackend::Postgres {
+        // The trigram GIN indexes answer `=` too, and while their statistics
+        // are still empty (a fresh database, a bulk import before VACUUM)
+        // the planner took `idx_users_email_trgm` for `email IN (…500)`:
+        // 2.5–10 s per batch at 2,500–10,000 users (BENCHMARKS.md). GIN is
+        // only read through bitmap scans; without them, the unique b-trees.
+        let txn = conn.begin().await?;
+        txn.execute_unprepared("SET LOCAL enable_bitmapscan = off").await?;
+        let owners = owners_of(&txn, keys).await?;
+        txn.commit().await?;
+        owners
+    } else {
+        owners_of(conn, keys).await?
+    };
     let mut found = Existing::default();
-    let owners: Vec<(Uuid, String, Option<String>, Option<String>)> = users::Entity::find()
-        .select_only()
-        .columns([
-            users::Column::Id,
-            users::Column::EmailNormalized,
-            users::Column::UsernameNormalized,
-            users::Column::Phone,
-        ])
-        .filter(any)
-        .into_tuple()
-        .all(conn)
-        .await?;
     for (id, email, username, phone) in owners {
         found.by_email.insert(email, id);
         found.by_username.extend(username.map(|u| (u, id)));
@@ -243,6 +246,33 @@ async fn existing<C: ConnectionTrait>(conn: &C, rows: &[Prepared]) -> DomainResu
         found.by_identity.extend(linked.into_iter().map(|(id, p, s)| ((p, s), id)));
     }
     Ok(found)
+}
+
+type Owner = (Uuid, String, Option<String>, Option<String>);
+
+/// The users holding any of the keys: one query per kind of key, so each
+/// is a plain lookup in that column's unique index.
+async fn owners_of<C: ConnectionTrait>(
+    conn: &C,
+    keys: [(users::Column, Vec<&str>); 3],
+) -> DomainResult<Vec<Owner>> {
+    let mut owners = Vec::new();
+    for (column, values) in keys.into_iter().filter(|(_, values)| !values.is_empty()) {
+        let found: Vec<Owner> = users::Entity::find()
+            .select_only()
+            .columns([
+                users::Column::Id,
+                users::Column::EmailNormalized,
+                users::Column::UsernameNormalized,
+                users::Column::Phone,
+            ])
+            .filter(column.is_in(values))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        owners.extend(found);
+    }
+    Ok(owners)
 }
 
 fn plan(row: &Prepared, on_conflict: OnConflict, existing: &Existing) -> Plan {

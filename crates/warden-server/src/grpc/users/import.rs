@@ -11,7 +11,11 @@ use super::{
     convert::{self, Rules},
     to_proto,
 };
-use crate::{grpc::request::authenticated_context, state::AppState, status::to_status};
+use crate::{
+    grpc::{read_ahead, request::authenticated_context},
+    state::AppState,
+    status::to_status,
+};
 
 fn summary(summary: ImportSummary) -> pb::ImportUsersResponse {
     pb::ImportUsersResponse {
@@ -42,9 +46,10 @@ fn summary(summary: ImportSummary) -> pb::ImportUsersResponse {
     }
 }
 
-/// Rows are written batch by batch as they arrive; a stream that changes
-/// `on_conflict` midway is refused from that message on (batches already
-/// written stay, each with its audit row).
+/// Rows are written batch by batch as they arrive, and read ahead while a
+/// batch is written; a stream that changes `on_conflict` midway is refused
+/// from that message on (batches already written stay, each with its audit
+/// row).
 pub async fn import_users(
     state: &AppState,
     request: Request<tonic::Streaming<pb::ImportUsersRequest>>,
@@ -60,15 +65,23 @@ pub async fn import_users(
     let row =
         |message: pb::ImportUsersRequest| convert::import_row(message, &Rules::of(&state.users));
     importer.push(row(first)).await.map_err(to_status)?;
-    while let Some(message) = stream.message().await? {
+    let convert = |message: pb::ImportUsersRequest| {
         let later = convert::on_conflict(&message).map_err(to_status)?;
         if later.is_some_and(|later| later != chosen) {
             let changed =
                 FieldViolation::new("on_conflict", "must not change after the first message");
             return Err(to_status(changed.into()));
         }
-        importer.push(row(message)).await.map_err(to_status)?;
-    }
+        Ok(row(message))
+    };
+    let (reader, mut rows) = read_ahead::read(stream, convert);
+    let writer = async {
+        while let Some(row) = rows.next().await {
+            importer.push(row).await.map_err(to_status)?;
+        }
+        Ok(())
+    };
+    tokio::try_join!(reader, writer)?;
     let done = importer.finish().await.map_err(to_status)?;
     Ok(Response::new(summary(done)))
 }

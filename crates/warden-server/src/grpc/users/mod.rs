@@ -9,9 +9,9 @@ mod listing;
 pub mod to_proto;
 
 use tonic::{Request, Response, Status};
-use warden_proto::v1::{self as pb, users_service_server::UsersService};
+use warden_proto::v1 as pb;
 
-use crate::state::AppState;
+use crate::{grpc::generated::users_service_server::UsersService, state::AppState};
 
 pub struct UsersApi {
     state: AppState,
