@@ -39,8 +39,9 @@ pub enum DomainError {
     /// Well-formed, but the target's state or the server's configuration
     /// rules it out (e.g. an SMS to a user without a verified phone): the
     /// named fields must change, or the state must, before a retry helps.
+    /// Each precondition has a reason of its own, never VALIDATION_FAILED.
     #[error("the request cannot be carried out in the current state")]
-    Precondition(Vec<FieldViolation>),
+    Precondition(Precondition, Vec<FieldViolation>),
     #[error("{resource} not found")]
     NotFound { resource: &'static str },
     #[error("that record already exists")]
@@ -59,9 +60,6 @@ pub enum DomainError {
     TokenExpired,
     #[error("the token has been revoked")]
     TokenRevoked,
-    /// A revoked record (not the caller's credential) cannot be changed.
-    #[error("the {resource} has been revoked")]
-    Revoked { resource: &'static str },
     #[error("the account is locked")]
     AccountLocked { retry_after: Duration },
     #[error("the account is disabled")]
@@ -96,72 +94,43 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    /// The stable UPPER_SNAKE_CASE reason carried in `google.rpc.ErrorInfo`.
-    pub fn reason(&self) -> &'static str {
+    /// The stable reason carried in `google.rpc.ErrorInfo` (one of the
+    /// contract's `ErrorReason` values: no other can be named).
+    pub fn reason(&self) -> ErrorReason {
         match self {
-            Self::Validation(_) | Self::Precondition(_) => "VALIDATION_FAILED",
-            Self::WeakPassword(_) => "WEAK_PASSWORD",
-            Self::NotFound { .. } => "NOT_FOUND",
-            Self::AlreadyExists(Conflict::Email) => "EMAIL_EXISTS",
-            Self::AlreadyExists(Conflict::Username) => "USERNAME_EXISTS",
-            Self::AlreadyExists(Conflict::Phone) => "PHONE_EXISTS",
-            Self::AlreadyExists(Conflict::SocialAccount) => "SOCIAL_ACCOUNT_EXISTS",
-            Self::AlreadyExists(Conflict::RequestId | Conflict::Other) => "ALREADY_EXISTS",
-            Self::SetupAlreadyDone => "SETUP_ALREADY_DONE",
-            Self::LastAdmin => "LAST_ADMIN",
-            Self::LastSignInMethod => "LAST_SIGN_IN_METHOD",
-            Self::Unauthenticated => "UNAUTHENTICATED",
-            Self::InvalidCredentials => "INVALID_CREDENTIALS",
-            Self::TokenExpired => "TOKEN_EXPIRED",
-            Self::TokenRevoked | Self::Revoked { .. } => "TOKEN_REVOKED",
-            Self::AccountLocked { .. } => "ACCOUNT_LOCKED",
-            Self::AccountDisabled => "ACCOUNT_DISABLED",
-            Self::MfaRequired => "MFA_REQUIRED",
-            Self::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
-            Self::ScopeMissing { .. } => "SCOPE_MISSING",
-            Self::WrongPrincipal => "PERMISSION_DENIED",
-            Self::RateLimited { .. } => "RATE_LIMITED",
-            Self::Unimplemented { .. } => "UNIMPLEMENTED",
-            Self::Aborted(_) => "CONCURRENT_MODIFICATION",
-            Self::MessageTooLarge => "MESSAGE_TOO_LARGE",
-            Self::Cancelled => "CANCELLED",
-            Self::Unavailable(_) => "UNAVAILABLE",
-            Self::Internal(_) => "INTERNAL",
+            Self::Validation(_) => ErrorReason::ValidationFailed,
+            Self::Precondition(precondition, _) => precondition.reason(),
+            Self::WeakPassword(_) => ErrorReason::WeakPassword,
+            Self::NotFound { .. } => ErrorReason::NotFound,
+            Self::AlreadyExists(Conflict::Email) => ErrorReason::EmailExists,
+            Self::AlreadyExists(Conflict::Username) => ErrorReason::UsernameExists,
+            Self::AlreadyExists(Conflict::Phone) => ErrorReason::PhoneExists,
+            Self::AlreadyExists(Conflict::SocialAccount) => ErrorReason::SocialAccountExists,
+            Self::AlreadyExists(Conflict::RequestId | Conflict::Other) => {
+                ErrorReason::AlreadyExists
+            }
+            Self::SetupAlreadyDone => ErrorReason::SetupAlreadyDone,
+            Self::LastAdmin => ErrorReason::LastAdmin,
+            Self::LastSignInMethod => ErrorReason::LastSignInMethod,
+            Self::Unauthenticated => ErrorReason::Unauthenticated,
+            Self::InvalidCredentials => ErrorReason::InvalidCredentials,
+            Self::TokenExpired => ErrorReason::TokenExpired,
+            Self::TokenRevoked => ErrorReason::TokenRevoked,
+            Self::AccountLocked { .. } => ErrorReason::AccountLocked,
+            Self::AccountDisabled => ErrorReason::AccountDisabled,
+            Self::MfaRequired => ErrorReason::MfaRequired,
+            Self::PasswordChangeRequired => ErrorReason::PasswordChangeRequired,
+            Self::ScopeMissing { .. } => ErrorReason::ScopeMissing,
+            Self::WrongPrincipal => ErrorReason::PermissionDenied,
+            Self::RateLimited { .. } => ErrorReason::RateLimited,
+            Self::Unimplemented { .. } => ErrorReason::Unimplemented,
+            Self::Aborted(_) => ErrorReason::ConcurrentModification,
+            Self::MessageTooLarge => ErrorReason::MessageTooLarge,
+            Self::Cancelled => ErrorReason::Cancelled,
+            Self::Unavailable(_) => ErrorReason::Unavailable,
+            Self::Internal(_) => ErrorReason::Internal,
         }
     }
-
-    /// Every reason the domain can produce; the server checks each one is
-    /// documented in the proto `ErrorReason` enum.
-    pub const ALL_REASONS: &'static [&'static str] = &[
-        "VALIDATION_FAILED",
-        "WEAK_PASSWORD",
-        "NOT_FOUND",
-        "EMAIL_EXISTS",
-        "USERNAME_EXISTS",
-        "PHONE_EXISTS",
-        "SOCIAL_ACCOUNT_EXISTS",
-        "ALREADY_EXISTS",
-        "SETUP_ALREADY_DONE",
-        "LAST_ADMIN",
-        "LAST_SIGN_IN_METHOD",
-        "UNAUTHENTICATED",
-        "INVALID_CREDENTIALS",
-        "TOKEN_EXPIRED",
-        "TOKEN_REVOKED",
-        "ACCOUNT_LOCKED",
-        "ACCOUNT_DISABLED",
-        "MFA_REQUIRED",
-        "PASSWORD_CHANGE_REQUIRED",
-        "SCOPE_MISSING",
-        "PERMISSION_DENIED",
-        "RATE_LIMITED",
-        "UNIMPLEMENTED",
-        "CONCURRENT_MODIFICATION",
-        "MESSAGE_TOO_LARGE",
-        "CANCELLED",
-        "UNAVAILABLE",
-        "INTERNAL",
-    ];
 
     pub fn validation(field: impl Into<String>, description: impl Into<String>) -> Self {
         Self::Validation(vec![FieldViolation::new(field, description)])
@@ -185,6 +154,42 @@ impl From<sea_orm::DbErr> for DomainError {
             crate::db::Fault::Contention => Self::Aborted(Box::new(err)),
             crate::db::Fault::Other => Self::internal(err),
         }
+    }
+}
+
+/// The preconditions a well-formed request can fail, each with its reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    /// The message cannot be delivered that way (no SMS transport, no
+    /// verified phone).
+    DeliveryUnavailable,
+    /// The record was revoked and can no longer change.
+    AlreadyRevoked,
+}
+
+impl Precondition {
+    pub fn reason(self) -> ErrorReason {
+        match self {
+            Self::DeliveryUnavailable => ErrorReason::DeliveryUnavailable,
+            Self::AlreadyRevoked => ErrorReason::AlreadyRevoked,
+        }
+    }
+}
+
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/error_reason.rs"));
+}
+pub use generated::ErrorReason;
+
+impl std::fmt::Display for ErrorReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<ErrorReason> for String {
+    fn from(reason: ErrorReason) -> Self {
+        reason.as_str().to_owned()
     }
 }
 

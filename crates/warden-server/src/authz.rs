@@ -137,7 +137,7 @@ where
                     ..
                 }) => Ok(to_status(error).into_http()),
                 Err(Denial { error, caller }) => {
-                    tracing::info!(path, reason = error.reason(), "call denied");
+                    tracing::info!(path, reason = error.reason().as_str(), "call denied");
                     if policy.requirement(path).is_some() {
                         let peer = request
                             .extensions()

@@ -12,20 +12,6 @@ use crate::{
 pub const NAME_MAX: usize = 100;
 pub const DESCRIPTION_MAX: usize = 1000;
 
-/// Update mask paths a caller may set.
-pub const UPDATABLE: &[&str] = &["name", "description", "scopes"];
-/// Fields of `ApiKey` only the server sets.
-pub const OUTPUT_ONLY: &[&str] = &[
-    "id",
-    "prefix",
-    "created_at",
-    "updated_at",
-    "revoked_at",
-    "last_used_at",
-    "created_by",
-    "is_active",
-];
-
 /// A key's name: required, at most 100 characters, printable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyName(String);

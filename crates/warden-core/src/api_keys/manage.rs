@@ -12,7 +12,7 @@ use crate::{
     audit::{self, Event},
     context::Context,
     entity::api_keys,
-    error::{DomainError, DomainResult},
+    error::{DomainError, DomainResult, Precondition},
     values::ApiKeyId,
 };
 
@@ -54,7 +54,7 @@ impl ApiKeys {
         let model = find_model(&txn, id).await?;
         if changed == 0 {
             // The row exists (find succeeded), so it was filtered out as revoked.
-            return Err(DomainError::Revoked { resource: "api_key" });
+            return Err(DomainError::Precondition(Precondition::AlreadyRevoked, Vec::new()));
         }
         audit::record(&txn, ctx, event.meta("prefix", prefix_of(&model)), now).await?;
         txn.commit().await?;

@@ -54,7 +54,7 @@ pub enum SignInOutcome {
 
 impl SignInOutcome {
     pub fn refused(err: &DomainError) -> Self {
-        Self::Refused(err.reason())
+        Self::Refused(err.reason().as_str())
     }
 
     /// The label value: `success`, `challenge` or the reason in lower case.

@@ -122,14 +122,28 @@ pub fn paged<Q>(
     Ok(all((query, page))?)
 }
 
-/// What an update mask may name for one message.
+/// What an update mask may name for one resource: its proto's updatable
+/// fields (`google.api.field_behavior`, see `warden_proto::RESOURCES`), plus
+/// any of the request's own fields the mask may carry (UpdateAdmin's
+/// `password`).
 pub struct MaskRules {
-    /// The message, for "is not a field of ...".
-    pub message: &'static str,
-    pub updatable: &'static [&'static str],
-    pub output_only: &'static [&'static str],
-    /// Fields that exist but change through another RPC, and why.
+    pub resource: &'static warden_proto::Resource,
+    pub extra: &'static [&'static str],
+    /// Paths that change through another RPC, and why.
     pub elsewhere: &'static [(&'static str, &'static str)],
+}
+
+impl MaskRules {
+    /// The rules of the resource `message` (e.g. `warden.v1.User`).
+    pub fn of(message: &str) -> Self {
+        let resource = warden_proto::resource(message)
+            .unwrap_or_else(|| panic!("{message} has no IDENTIFIER field: not a resource"));
+        Self { resource, extra: &[], elsewhere: &[] }
+    }
+
+    fn updatable(&self) -> impl Iterator<Item = &'static str> {
+        self.resource.updatable.iter().chain(self.extra).copied()
+    }
 }
 
 /// An update mask's paths as the caller sent them.
@@ -155,32 +169,30 @@ impl Mask {
         if self.has(path) { parse().map(Some) } else { Ok(None) }
     }
 
-    /// The updatable paths named, in the rules' order; an empty mask, or
-    /// any other path, is a violation on `update_mask`.
+    /// The updatable paths named, in the resource's field order; an empty
+    /// mask, or any other path, is a violation on `update_mask`.
     pub fn check(&self, rules: &MaskRules) -> Result<Vec<&'static str>, Invalid> {
         let mut violations = Vec::new();
         if self.0.is_empty() {
-            let allowed = rules.updatable.join(", ");
+            let allowed: Vec<&str> = rules.updatable().collect();
+            let allowed = allowed.join(", ");
             violations
                 .push(FieldViolation::new("update_mask", format!("must name one of: {allowed}")));
         }
         for path in &self.0 {
-            let elsewhere = rules.elsewhere.iter().find(|(field, _)| field == path);
-            let problem = if rules.updatable.contains(&path.as_str()) {
+            if rules.updatable().any(|p| p == path) {
                 continue;
-            } else if rules.output_only.contains(&path.as_str()) {
-                "is output only".to_owned()
-            } else if let Some((_, why)) = elsewhere {
-                (*why).to_owned()
-            } else {
-                format!("is not a field of {}", rules.message)
+            }
+            let problem = match rules.elsewhere.iter().find(|(field, _)| field == path) {
+                Some((_, why)) => *why,
+                None => rules.resource.refusal(path).unwrap_or("cannot be updated"),
             };
             violations.push(FieldViolation::new("update_mask", format!("path {path:?} {problem}")));
         }
         if !violations.is_empty() {
             return Err(violations.into());
         }
-        Ok(rules.updatable.iter().copied().filter(|path| self.has(path)).collect())
+        Ok(rules.updatable().filter(|path| self.has(path)).collect())
     }
 }
 
@@ -188,12 +200,12 @@ impl Mask {
 mod tests {
     use super::*;
 
-    const RULES: MaskRules = MaskRules {
-        message: "Thing",
-        updatable: &["name", "scopes"],
-        output_only: &["id"],
-        elsewhere: &[("secret", "is set with RotateSecret")],
-    };
+    fn rules() -> MaskRules {
+        MaskRules {
+            elsewhere: &[("secret", "is set with RotateSecret")],
+            ..MaskRules::of("warden.v1.ApiKey")
+        }
+    }
 
     fn mask(paths: &[&str]) -> Mask {
         Mask::of(Some(FieldMask { paths: paths.iter().map(|p| (*p).to_owned()).collect() }))
@@ -201,9 +213,11 @@ mod tests {
 
     #[test]
     fn a_mask_names_only_updatable_fields() {
-        assert_eq!(mask(&["scopes", "name"]).check(&RULES), Ok(vec!["name", "scopes"]));
-        for paths in [&[][..], &["name", "id"], &["secret"], &["nope"], &["name.x"]] {
-            let invalid = mask(paths).check(&RULES).unwrap_err();
+        assert_eq!(mask(&["scopes", "name"]).check(&rules()), Ok(vec!["name", "scopes"]));
+        for paths in
+            [&[][..], &["name", "id"], &["secret"], &["nope"], &["name.x"], &["expires_at"]]
+        {
+            let invalid = mask(paths).check(&rules()).unwrap_err();
             assert!(invalid.violations().iter().all(|v| v.field == "update_mask"), "{paths:?}");
         }
         assert!(mask(&["name"]).when("scopes", || Err::<(), _>("parsed")).is_ok());

@@ -81,7 +81,7 @@ db_test! {
         client.revoke_api_key(authorized(revoke_request(&key.id, false), &caller)).await.unwrap();
         let late = update_request(&key.id, &["name"], ApiKey { name: "too late".into(), ..Default::default() });
         let status = client.update_api_key(authorized(late, &caller)).await.unwrap_err();
-        assert_eq!((status.code(), reason_of(&status).as_str()), (Code::FailedPrecondition, "TOKEN_REVOKED"));
+        assert_eq!((status.code(), reason_of(&status).as_str()), (Code::FailedPrecondition, "ALREADY_REVOKED"));
         assert_eq!(get(&mut client, &caller, &key.id).await.name, "after");
         assert_eq!(audit_rows(&app, "api_key.update").await.len(), 2, "only the successful updates");
     }

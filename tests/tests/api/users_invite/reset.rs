@@ -121,7 +121,7 @@ db_test! {
         for id in [no_phone, unverified] {
             let status =
                 reset(&app, &key, reset_request(id, pb::PasswordResetDelivery::Sms)).await.unwrap_err();
-            assert_status(&status, Code::FailedPrecondition, "VALIDATION_FAILED");
+            assert_status(&status, Code::FailedPrecondition, "DELIVERY_UNAVAILABLE");
             let details = status.get_error_details();
             let found = &details.bad_request().expect("field violations").field_violations;
             assert!(found.iter().all(|v| v.field == "delivery"), "{found:?}");
@@ -131,7 +131,7 @@ db_test! {
         // A verified phone still cannot be texted: no SMS transport exists.
         let status =
             reset(&app, &key, reset_request(verified, pb::PasswordResetDelivery::Sms)).await.unwrap_err();
-        assert_status(&status, Code::FailedPrecondition, "VALIDATION_FAILED");
+        assert_status(&status, Code::FailedPrecondition, "DELIVERY_UNAVAILABLE");
         let details = status.get_error_details();
         let found = &details.bad_request().expect("field violations").field_violations;
         assert_eq!(found.len(), 1, "{found:?}");

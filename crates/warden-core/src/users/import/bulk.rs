@@ -259,7 +259,7 @@ impl Importer<'_> {
         self.summary.failures.push(RowFailure {
             row_index,
             email,
-            reason: err.reason(),
+            reason: err.reason().as_str(),
             message,
             field_violations,
         });

@@ -12,7 +12,7 @@ use crate::{
     auth::sessions,
     context::Context,
     entity::{users, verification_tokens},
-    error::{DomainError, DomainResult, FieldViolation},
+    error::{DomainError, DomainResult, FieldViolation, Precondition},
     notify,
     secret::SecretString,
     users::{UserSettings, Users},
@@ -190,5 +190,5 @@ fn sms_unavailable(user: &users::Model) -> DomainError {
         "delivery",
         format!("SMS delivery is not configured on this server{to}; use EMAIL or RETURN"),
     ));
-    DomainError::Precondition(found)
+    DomainError::Precondition(Precondition::DeliveryUnavailable, found)
 }

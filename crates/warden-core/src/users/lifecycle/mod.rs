@@ -19,7 +19,7 @@ use uuid::Uuid;
 pub use account::{DisableUser, MAX_REASON_CHARS, PasswordSet, SetPassword};
 pub use create::{CreateUser, Created, UserLookup};
 pub use delete::DeletedRecords;
-pub use update::{OUTPUT_ONLY, UPDATABLE, UserPatch};
+pub use update::UserPatch;
 
 use crate::{
     auth::password::{MAX_PASSWORD_CHARS, NewPassword},

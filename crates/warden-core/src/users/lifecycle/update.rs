@@ -17,38 +17,6 @@ use crate::{
     values::{Email, UserId},
 };
 
-/// Update mask paths a caller may set (the proto's list).
-pub const UPDATABLE: &[&str] = &[
-    "email",
-    "username",
-    "given_name",
-    "family_name",
-    "phone",
-    "email_verified",
-    "phone_verified",
-    "metadata",
-    "roles",
-    "must_change_password",
-];
-
-/// Fields of `User` only the server sets (or other RPCs change).
-pub const OUTPUT_ONLY: &[&str] = &[
-    "id",
-    "is_active",
-    "is_locked",
-    "locked_until",
-    "disabled_reason",
-    "disabled_until",
-    "mfa_enabled",
-    "has_social_auth",
-    "social_providers",
-    "created_at",
-    "updated_at",
-    "last_login_at",
-    "session_count",
-    "has_password",
-];
-
 /// UpdateUser's input: the fields the update mask names are `Some`; an
 /// optional field set to `Some(None)` is cleared.
 #[derive(Debug, Clone, Default)]

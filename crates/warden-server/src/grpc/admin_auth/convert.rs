@@ -18,12 +18,9 @@ use warden_proto::v1 as pb;
 use crate::grpc::convert::{Mask, MaskRules, descending, known, paged, paging, text_filter};
 
 /// UpdateAdmin's mask: `password` is the request's own field, not the Admin's.
-const ADMIN_MASK: MaskRules = MaskRules {
-    message: "Admin",
-    updatable: &["email", "name", "role", "is_active", "password"],
-    output_only: &["id", "created_at", "updated_at", "last_login_at", "scopes"],
-    elsewhere: &[],
-};
+fn admin_mask() -> MaskRules {
+    MaskRules { extra: &["password"], ..MaskRules::of("warden.v1.Admin") }
+}
 
 fn secret(value: String) -> SecretString {
     SecretString::new(value)
@@ -130,7 +127,7 @@ pub fn update_admin(
     let admin = req.admin.unwrap_or_default();
     let mask = Mask::of(req.update_mask);
     let (_, id, email, name, role, password, _) = all((
-        mask.check(&ADMIN_MASK),
+        mask.check(&admin_mask()),
         AdminId::parse("admin.id", &admin.id),
         mask.when("email", || Email::parse("admin.email", &admin.email)),
         mask.when("name", || AdminName::parse("admin.name", &admin.name)),

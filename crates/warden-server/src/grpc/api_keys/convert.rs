@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use warden_core::{
     DomainResult, FieldViolation,
     api_keys::{
-        ApiKeyQuery, CreateApiKey, KeyDescription, KeyName, UpdateApiKey,
-        fields::{OUTPUT_ONLY, UPDATABLE, parse_scopes},
+        ApiKeyQuery, CreateApiKey, KeyDescription, KeyName, UpdateApiKey, fields::parse_scopes,
     },
     pagination::{PageKey, PageRequest},
     scope::Scope,
@@ -16,12 +15,9 @@ use warden_proto::v1 as pb;
 
 use crate::grpc::convert::{Mask, MaskRules, descending, future_time, paged, paging, text_filter};
 
-const API_KEY_MASK: MaskRules = MaskRules {
-    message: "ApiKey",
-    updatable: UPDATABLE,
-    output_only: OUTPUT_ONLY,
-    elsewhere: &[("expires_at", "is set at creation only")],
-};
+fn api_key_mask() -> MaskRules {
+    MaskRules::of("warden.v1.ApiKey")
+}
 
 /// `now`: an `expires_at` must be after it.
 pub fn create_api_key(
@@ -70,7 +66,7 @@ pub fn update_api_key(req: pb::UpdateApiKeyRequest) -> DomainResult<UpdateApiKey
     };
     let mask = Mask::of(req.update_mask);
     let (_, id, name, description, scopes) = all((
-        mask.check(&API_KEY_MASK),
+        mask.check(&api_key_mask()),
         ApiKeyId::parse("api_key.id", &key.id),
         mask.when("name", || KeyName::parse("api_key.name", &key.name)),
         mask.when("description", || KeyDescription::parse("api_key.description", &key.description)),

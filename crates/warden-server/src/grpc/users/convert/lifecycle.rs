@@ -7,8 +7,8 @@ use warden_core::{
     users::{
         fields::{Metadata, NewUser, PersonName, Phone, Roles, Username},
         lifecycle::{
-            CreateUser, DisableUser, MAX_REASON_CHARS, OUTPUT_ONLY, PasswordSource, SetPassword,
-            UPDATABLE, UserLookup, UserPatch,
+            CreateUser, DisableUser, MAX_REASON_CHARS, PasswordSource, SetPassword, UserLookup,
+            UserPatch,
         },
     },
     values::{Email, Invalid, RequestId, UserId, all, optional, text_at_most},
@@ -18,12 +18,12 @@ use warden_proto::v1::{self as pb, create_user_request, get_user_request, set_pa
 use super::{super::to_proto::struct_to_json, Rules};
 use crate::grpc::convert::{Mask, MaskRules, future_time};
 
-const USER_MASK: MaskRules = MaskRules {
-    message: "User",
-    updatable: UPDATABLE,
-    output_only: OUTPUT_ONLY,
-    elsewhere: &[("password", "is set with SetPassword")],
-};
+fn user_mask() -> MaskRules {
+    MaskRules {
+        elsewhere: &[("password", "is set with SetPassword")],
+        ..MaskRules::of("warden.v1.User")
+    }
+}
 
 /// A given password (checked against the policy) or `generate: true`;
 /// anything else asks for nothing, which is a violation on `field`.
@@ -90,7 +90,7 @@ pub fn update_user(
     let metadata = struct_to_json(user.metadata.as_ref());
     let (id, paths, email, username, given_name, family_name, phone, metadata, roles) = all((
         UserId::parse("user.id", &user.id),
-        mask.check(&USER_MASK),
+        mask.check(&user_mask()),
         mask.when("email", || Email::parse("user.email", &user.email)),
         mask.when("username", || optional(&user.username, |u| Username::parse("user.username", u))),
         mask.when("given_name", || {
