@@ -18,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .extern_path(".warden.v1", "::warden_proto::v1")
         .codec_path("crate::wire::codec::WardenCodec")
-        // RPCs that no issue has implemented yet answer UNIMPLEMENTED by default;
+        // RPCs not built yet answer UNIMPLEMENTED by default;
         // the authorization layer runs before them all the same.
         .generate_default_stubs(true)
         .compile_fds(set)?;

@@ -7,9 +7,9 @@
 pub mod h2_raw;
 mod mail;
 pub mod metrics;
-mod postgres;
 pub mod proxy;
 pub mod raw;
+mod status;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -30,7 +30,11 @@ use warden_proto::v1::{self as pb, admin_auth_service_client::AdminAuthServiceCl
 use warden_server::{config::Config, startup::RunningServer};
 
 pub use mail::token_in;
-pub use postgres::PostgresDatabase;
+pub use status::{
+    assert_invalid, assert_invalid_with, assert_request_id_taken, assert_status, invalid_details,
+    invalid_fields, reason_of, violation_details, violations,
+};
+pub use warden_migration::test_support::PostgresDatabase;
 
 /// Which database a test server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,6 +250,15 @@ impl TestApp {
             .expect("read audit rows")
     }
 
+    /// How many audit rows the database holds.
+    pub async fn count_audit(&self) -> u64 {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        warden_core::entity::audit_events::Entity::find()
+            .count(&self.db)
+            .await
+            .expect("count audit rows")
+    }
+
     /// Every audit row, oldest first.
     pub async fn all_audit_rows(&self) -> Vec<warden_core::entity::audit_events::Model> {
         use sea_orm::{EntityTrait, QueryOrder};
@@ -265,32 +278,6 @@ pub fn authorized<T>(message: T, credential: &str) -> Request<T> {
     let value: MetadataValue<_> = format!("Bearer {credential}").parse().expect("ascii credential");
     request.metadata_mut().insert("authorization", value);
     request
-}
-
-/// The `ErrorInfo.reason` of a status, or "" when it has none.
-pub fn reason_of(status: &tonic::Status) -> String {
-    use tonic_types::StatusExt;
-    status.get_error_details().error_info().map(|info| info.reason.clone()).unwrap_or_default()
-}
-
-/// The fields a status's `BadRequest` names, in order.
-pub fn field_violations(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    let details = status.get_error_details();
-    let bad = details.bad_request();
-    bad.map(|bad| bad.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
-
-/// A `request_id` reused with a different request: ALREADY_EXISTS, naming
-/// the field, as common.proto documents.
-pub fn assert_request_id_taken(status: &tonic::Status) {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), tonic::Code::AlreadyExists, "{status:?}");
-    let details = status.get_error_details();
-    let info = details.error_info().expect("error info");
-    assert_eq!(info.reason, "ALREADY_EXISTS");
-    assert_eq!(info.metadata.get("field").map(String::as_str), Some("request_id"));
 }
 
 /// Runs a test body on SQLite and, when configured, on PostgreSQL:

@@ -13,6 +13,8 @@ mod m20261122_000003_users_support;
 mod m20261122_000004_users_listing_indexes;
 mod m20261122_000005_users_email_prefix_index;
 mod m20261202_000006_hardening;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 
 /// Applies Warden's migrations in order (`Migrator::up(&db, None)`).
 #[derive(Debug)]
@@ -35,7 +37,7 @@ impl MigratorTrait for Migrator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+    use sea_orm_migration::sea_orm::{Database, DatabaseConnection};
 
     const TABLES: [&str; 16] = [
         "admins",
@@ -140,59 +142,11 @@ mod tests {
         up_down_up(&db).await;
     }
 
-    /// `postgres://u@h:p/db?x` with the database replaced by `name`.
-    fn with_database(url: &str, name: &str) -> String {
-        let (base, query) = match url.split_once('?') {
-            Some((b, q)) => (b, Some(q)),
-            None => (url, None),
-        };
-        let scheme_end = base.find("://").map_or(0, |i| i + 3);
-        let authority_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
-        let mut out = format!("{}/{}", &base[..authority_end], name);
-        if let Some(q) = query {
-            out.push('?');
-            out.push_str(q);
-        }
-        out
-    }
-
-    #[test]
-    fn with_database_replaces_the_path() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h/postgres?sslmode=disable", "x"),
-            "postgres://u:p@h/x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://h:1", "x"), "postgres://h:1/x");
-    }
-
     #[tokio::test]
     async fn up_down_up_on_postgres() {
-        let Ok(admin_url) = std::env::var("WARDEN_TEST_POSTGRES_URL") else {
-            eprintln!("skipping the PostgreSQL half: WARDEN_TEST_POSTGRES_URL is not set");
-            return;
-        };
-        let name = format!("warden_mig_{}", unique_suffix());
-        let admin =
-            Database::connect(&admin_url).await.expect("connect to WARDEN_TEST_POSTGRES_URL");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("create database");
-
-        let db = Database::connect(&with_database(&admin_url, &name))
-            .await
-            .expect("connect to the fresh database");
+        let Some(pg) = crate::test_support::PostgresDatabase::create().await else { return };
+        let db = Database::connect(&pg.url).await.expect("connect to the fresh database");
         up_down_up(&db).await;
         db.close().await.expect("close");
-
-        admin
-            .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
-            .await
-            .expect("drop database");
-        admin.close().await.expect("close admin");
     }
 }

@@ -9,7 +9,9 @@ use tonic::Code;
 use tonic_types::StatusExt;
 use warden_core::{clock::ManualClock, entity::admins};
 use warden_proto::v1 as pb;
-use warden_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, authorized, db_test, reason_of};
+use warden_tests::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestApp, assert_status, authorized, db_test, reason_of,
+};
 
 fn setup_request(email: &str, password: &str) -> pb::SetupRequest {
     pb::SetupRequest { email: email.into(), password: password.into(), name: "Root".into() }
@@ -23,7 +25,7 @@ db_test! {
 
         // Bad input: every problem reported, nothing stored.
         let err = client.setup(setup_request("not-an-email", "short")).await.unwrap_err();
-        assert_eq!((err.code(), reason_of(&err).as_str()), (Code::InvalidArgument, "VALIDATION_FAILED"));
+        assert_status(&err, Code::InvalidArgument, "VALIDATION_FAILED");
         let fields: Vec<String> = err.get_error_details().bad_request().unwrap()
             .field_violations.iter().map(|v| v.field.clone()).collect();
         assert_eq!(fields, ["email", "password"]);
@@ -46,7 +48,7 @@ db_test! {
         let status = client.get_setup_status(pb::GetSetupStatusRequest {}).await.unwrap().into_inner();
         assert!(!status.needs_setup && status.has_admin);
         let err = client.setup(setup_request("other@example.com", ADMIN_PASSWORD)).await.unwrap_err();
-        assert_eq!((err.code(), reason_of(&err).as_str()), (Code::FailedPrecondition, "SETUP_ALREADY_DONE"));
+        assert_status(&err, Code::FailedPrecondition, "SETUP_ALREADY_DONE");
     }
 }
 
@@ -73,7 +75,7 @@ db_test! {
         let wrong = app.login(ADMIN_EMAIL, "wrong password entirely").await.unwrap_err();
         let malformed = app.login("not an email", ADMIN_PASSWORD).await.unwrap_err();
         for err in [&unknown, &wrong, &malformed] {
-            assert_eq!((err.code(), reason_of(err).as_str()), (Code::Unauthenticated, "INVALID_CREDENTIALS"));
+            assert_status(err, Code::Unauthenticated, "INVALID_CREDENTIALS");
             assert_eq!(err.message(), unknown.message());
         }
         // Case and width variants of the email sign in.
@@ -107,7 +109,7 @@ async fn lockout_holds_under_concurrency(backend: Backend) {
     assert!(admin.failed_login_count <= 4, "evaluated {} guesses", admin.failed_login_count);
 
     let err = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap_err();
-    assert_eq!((err.code(), reason_of(&err).as_str()), (Code::ResourceExhausted, "ACCOUNT_LOCKED"));
+    assert_status(&err, Code::ResourceExhausted, "ACCOUNT_LOCKED");
     let retry =
         err.get_error_details().retry_info().and_then(|r| r.retry_delay).expect("RetryInfo");
     assert!(retry.as_secs() >= 1);
@@ -189,7 +191,7 @@ db_test! {
             .refresh_token(pb::RefreshTokenRequest { refresh_token: first.refresh_token.clone() })
             .await
             .unwrap_err();
-        assert_eq!((err.code(), reason_of(&err).as_str()), (Code::Unauthenticated, "TOKEN_REVOKED"));
+        assert_status(&err, Code::Unauthenticated, "TOKEN_REVOKED");
         let err = client
             .refresh_token(pb::RefreshTokenRequest { refresh_token: second.refresh_token.clone() })
             .await
@@ -219,7 +221,7 @@ db_test! {
             .get_current_admin(authorized(pb::GetCurrentAdminRequest {}, &first.access_token))
             .await
             .unwrap_err();
-        assert_eq!((err.code(), reason_of(&err).as_str()), (Code::Unauthenticated, "TOKEN_REVOKED"));
+        assert_status(&err, Code::Unauthenticated, "TOKEN_REVOKED");
         let err = client
             .refresh_token(pb::RefreshTokenRequest { refresh_token: first.refresh_token })
             .await
@@ -262,7 +264,7 @@ db_test! {
     async fn api_keys_cannot_act_as_an_admin_session(app) {
         let key = app.api_key(warden_core::scope::ScopeSet::all()).await;
         let err = app.admin_auth().logout(authorized(pb::LogoutRequest {}, &key)).await.unwrap_err();
-        assert_eq!((err.code(), reason_of(&err).as_str()), (Code::PermissionDenied, "PERMISSION_DENIED"));
+        assert_status(&err, Code::PermissionDenied, "PERMISSION_DENIED");
     }
 }
 
@@ -280,10 +282,7 @@ async fn sign_in_is_rate_limited_per_peer() {
     }
     assert_eq!(reason_of(&outcomes[0]), "INVALID_CREDENTIALS");
     let limited = &outcomes[2];
-    assert_eq!(
-        (limited.code(), reason_of(limited).as_str()),
-        (Code::ResourceExhausted, "RATE_LIMITED")
-    );
+    assert_status(limited, Code::ResourceExhausted, "RATE_LIMITED");
     assert!(limited.get_error_details().retry_info().and_then(|r| r.retry_delay).is_some());
     // Authenticated RPCs are not spent from the sign-in budget.
     app.admin_auth().get_setup_status(pb::GetSetupStatusRequest {}).await.unwrap();

@@ -14,14 +14,16 @@ use std::collections::HashSet;
 use prost_types::FieldMask;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use tonic::{Code, Status, transport::Channel};
-use tonic_types::StatusExt;
 use uuid::Uuid;
-use warden_core::entity::{admins, audit_events};
+use warden_core::entity::admins;
 use warden_proto::v1::{
     self as pb, AdminOrderBy, MatchMode, SortDirection, StringFilter,
     admin_auth_service_client::AdminAuthServiceClient,
 };
-use warden_tests::{ADMIN_EMAIL, AdminSession, TestApp, authorized, db_test, reason_of};
+use warden_tests::{
+    ADMIN_EMAIL, AdminSession, TestApp, assert_invalid, assert_status, authorized, db_test,
+    reason_of, violations,
+};
 
 type Client = AdminAuthServiceClient<Channel>;
 
@@ -103,10 +105,6 @@ async fn count_admins(app: &TestApp) -> u64 {
     admins::Entity::find().count(&app.db).await.expect("count admins")
 }
 
-async fn count_audit(app: &TestApp) -> u64 {
-    audit_events::Entity::find().count(&app.db).await.expect("count audit rows")
-}
-
 async fn active_dashboard_admins(app: &TestApp) -> Vec<admins::Model> {
     admins::Entity::find()
         .filter(admins::Column::Role.eq(ADMIN))
@@ -114,24 +112,6 @@ async fn active_dashboard_admins(app: &TestApp) -> Vec<admins::Model> {
         .all(&app.db)
         .await
         .expect("read admins")
-}
-
-fn violations(status: &Status) -> Vec<String> {
-    let details = status.get_error_details();
-    details
-        .bad_request()
-        .map(|bad| bad.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
-
-fn assert_status(status: &Status, code: Code, reason: &str) {
-    assert_eq!(status.code(), code, "{status:?}");
-    assert_eq!(reason_of(status), reason, "{status:?}");
-}
-
-fn assert_invalid(status: &Status, field: &str) {
-    assert_status(status, Code::InvalidArgument, "VALIDATION_FAILED");
-    assert!(violations(status).iter().any(|f| f == field), "violation on {field} in {status:?}");
 }
 
 /// Whether an access token still gets through (GetCurrentAdmin).

@@ -9,7 +9,6 @@ use std::{sync::Arc, time::Duration};
 use chrono::Utc;
 use sea_orm::{EntityTrait, QueryOrder};
 use tonic::{Code, Status};
-use tonic_types::StatusExt;
 use warden_core::{
     clock::ManualClock,
     entity::{admins, audit_events, outbox_messages},
@@ -17,8 +16,8 @@ use warden_core::{
 };
 use warden_proto::v1 as pb;
 use warden_tests::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, AdminSession, Backend, TestApp, authorized, db_test, reason_of,
-    token_in,
+    ADMIN_EMAIL, ADMIN_PASSWORD, AdminSession, Backend, TestApp, assert_status, authorized,
+    db_test, token_in, violations,
 };
 
 const NEW_PASSWORD: &str = "an entirely new passphrase";
@@ -60,19 +59,6 @@ async fn confirm(app: &TestApp, token: &str, password: &str, confirm: &str) -> R
 async fn current_admin(app: &TestApp, token: &str) -> Result<pb::Admin, Status> {
     let request = authorized(pb::GetCurrentAdminRequest {}, token);
     Ok(app.admin_auth().get_current_admin(request).await?.into_inner().admin.expect("admin"))
-}
-
-fn assert_status(status: &Status, code: Code, reason: &str) {
-    assert_eq!(status.code(), code, "{status:?}");
-    assert_eq!(reason_of(status), reason, "{status:?}");
-}
-
-fn violations(status: &Status) -> Vec<String> {
-    let details = status.get_error_details();
-    details
-        .bad_request()
-        .map(|bad| bad.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
 }
 
 // --------------------------------------------------------- RequestPasswordReset

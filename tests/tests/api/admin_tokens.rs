@@ -9,7 +9,7 @@ use serde_json::json;
 use tonic::Code;
 use warden_core::{auth::tokens::keys, entity::signing_keys};
 use warden_proto::v1 as pb;
-use warden_tests::{TestApp, authorized, db_test, reason_of};
+use warden_tests::{TestApp, assert_status, authorized, db_test, reason_of};
 
 async fn jwks(app: &TestApp) -> pb::GetJwksResponse {
     app.admin_auth().get_jwks(pb::GetJwksRequest {}).await.expect("jwks is public").into_inner()
@@ -116,7 +116,7 @@ db_test! {
 
         let expired = with("exp", json!((Utc::now() - Duration::minutes(5)).timestamp()));
         let err = current_admin(&app, &sign(&key, "at+jwt", &expired)).await.unwrap_err();
-        assert_eq!((err.code(), reason_of(&err).as_str()), (Code::Unauthenticated, "TOKEN_EXPIRED"));
+        assert_status(&err, Code::Unauthenticated, "TOKEN_EXPIRED");
     }
 }
 

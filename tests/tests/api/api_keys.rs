@@ -18,7 +18,7 @@ use warden_proto::v1::{
     ApiKey, CreateApiKeyRequest, GetApiKeyRequest, ListApiKeysRequest,
     api_keys_service_client::ApiKeysServiceClient,
 };
-use warden_tests::{TestApp, authorized, db_test, reason_of};
+use warden_tests::{TestApp, assert_invalid, assert_status, authorized, db_test, reason_of};
 
 type Client = ApiKeysServiceClient<Channel>;
 
@@ -72,24 +72,6 @@ async fn audit_rows(app: &TestApp, action: &str) -> Vec<audit_events::Model> {
 
 async fn count_keys(app: &TestApp) -> u64 {
     api_keys::Entity::find().count(&app.db).await.unwrap()
-}
-
-async fn count_audit(app: &TestApp) -> u64 {
-    audit_events::Entity::find().count(&app.db).await.unwrap()
-}
-
-fn violations(status: &Status) -> Vec<String> {
-    let details = status.get_error_details();
-    let bad_request = details.bad_request();
-    bad_request
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
-
-fn assert_invalid(status: &Status, field: &str) {
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    assert_eq!(reason_of(status), "VALIDATION_FAILED");
-    assert!(violations(status).iter().any(|f| f == field), "{field} in {status:?}");
 }
 
 fn in_seconds(seconds: i64) -> Timestamp {
@@ -151,7 +133,7 @@ db_test! {
         assert!(own.is_ok(), "{own:?}");
         let denied = client.create_api_key(authorized(create_request("x", &["users:read"]), &raw));
         let status = denied.await.unwrap_err();
-        assert_eq!((status.code(), reason_of(&status).as_str()), (Code::PermissionDenied, "SCOPE_MISSING"));
+        assert_status(&status, Code::PermissionDenied, "SCOPE_MISSING");
 
         // The audit row names the key but holds neither the secret nor the digest.
         let rows = audit_rows(&app, "api_key.create").await;
@@ -176,7 +158,7 @@ db_test! {
     async fn invalid_input_lists_every_violation_and_stores_nothing(app) {
         let admin = app.api_key(ScopeSet::all()).await;
         let mut client = client(&app);
-        let (keys, audits) = (count_keys(&app).await, count_audit(&app).await);
+        let (keys, audits) = (count_keys(&app).await, app.count_audit().await);
         let request = CreateApiKeyRequest {
             name: String::new(),
             description: "d".repeat(1001),
@@ -186,21 +168,21 @@ db_test! {
         };
         let status = client.create_api_key(authorized(request, &admin)).await.unwrap_err();
         for field in ["name", "description", "scopes[1]", "expires_at", "request_id"] {
-            assert_invalid(&status, field);
+            assert_invalid(&status, &[field]);
         }
         let status = client
             .create_api_key(authorized(create_request("no scopes", &[]), &admin))
             .await
             .unwrap_err();
-        assert_invalid(&status, "scopes");
+        assert_invalid(&status, &["scopes"]);
         let long_name = "n".repeat(101);
         let status = client
             .create_api_key(authorized(create_request(&long_name, &["users:read"]), &admin))
             .await
             .unwrap_err();
-        assert_invalid(&status, "name");
+        assert_invalid(&status, &["name"]);
         assert_eq!(count_keys(&app).await, keys, "nothing stored");
-        assert_eq!(count_audit(&app).await, audits, "nothing audited");
+        assert_eq!(app.count_audit().await, audits, "nothing audited");
     }
 }
 

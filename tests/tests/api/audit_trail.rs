@@ -1,4 +1,4 @@
-//! The audit write path (issue 3, part 5), table-driven: every mutating RPC
+//! The audit write path, table-driven: every mutating RPC
 //! writes exactly one row with its action, actor, target, outcome and the
 //! call's request id, peer IP and user agent; a failed mutation writes none;
 //! a call the authorization layer refuses writes one `authz.denied` row; and
@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use prost_types::FieldMask;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tonic::{
     Code, Request, Status,
     metadata::MetadataValue,
@@ -22,7 +22,7 @@ use warden_proto::v1::{
     self as pb, admin_auth_service_client::AdminAuthServiceClient,
     api_keys_service_client::ApiKeysServiceClient,
 };
-use warden_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, db_test, reason_of};
+use warden_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, assert_status, db_test};
 
 const USER_AGENT: &str = "warden-audit-trail/1";
 
@@ -57,16 +57,12 @@ async fn audit_ids(app: &TestApp) -> HashSet<Uuid> {
     app.all_audit_rows().await.into_iter().map(|row| row.id).collect()
 }
 
-async fn count_audit(app: &TestApp) -> u64 {
-    audit_events::Entity::find().count(&app.db).await.expect("count audit rows")
-}
-
 /// Rows written since `before` was taken.
 async fn new_rows(app: &TestApp, before: &HashSet<Uuid>) -> Vec<audit_events::Model> {
     app.all_audit_rows().await.into_iter().filter(|row| !before.contains(&row.id)).collect()
 }
 
-/// The mutating RPCs of issue 3, in the order the table drives them (later
+/// The mutating RPCs of the users, admins and API keys services, in the order the table drives them (later
 /// rows build on what earlier ones created).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rpc {
@@ -487,7 +483,7 @@ db_test! {
         let mut keys = trail.api_keys();
         let bearer = Some(token.as_str());
         let mut failures: Vec<(&str, Status)> = Vec::new();
-        let before = count_audit(&app).await;
+        let before = app.count_audit().await;
 
         let again = pb::SetupRequest { email: "x@example.com".into(), password: "long enough password".into(), name: "X".into() };
         failures.push(("Setup already done", auth.setup(call(again, None, "f0")).await.unwrap_err()));
@@ -533,7 +529,7 @@ db_test! {
             );
         }
         let rows = app.all_audit_rows().await;
-        assert_eq!(count_audit(&app).await, before, "failed mutations wrote rows: {:#?}", &rows[before as usize..]);
+        assert_eq!(app.count_audit().await, before, "failed mutations wrote rows: {:#?}", &rows[before as usize..]);
     }
 }
 
@@ -569,7 +565,7 @@ db_test! {
         let request_id = new_request_id("scope");
         let status = auth.list_admins(call(pb::ListAdminsRequest::default(), Some(&raw), &request_id)).await;
         let status = status.expect_err("scope missing");
-        assert_eq!((status.code(), reason_of(&status).as_str()), (Code::PermissionDenied, "SCOPE_MISSING"));
+        assert_status(&status, Code::PermissionDenied, "SCOPE_MISSING");
         let rows = new_rows(&app, &before).await;
         assert_eq!(rows.len(), 1, "{rows:#?}");
         let row = &rows[0];

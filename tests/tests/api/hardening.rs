@@ -15,16 +15,4 @@ mod weak_passwords;
 
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
-use warden_tests::reason_of;
-
-fn assert_status(status: &Status, code: Code, reason: &str) {
-    assert_eq!((status.code(), reason_of(status).as_str()), (code, reason), "{status:?}");
-}
-
-fn violated_fields(status: &Status) -> Vec<String> {
-    let details = status.get_error_details();
-    details
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
+use warden_tests::{assert_status, invalid_fields, reason_of};

@@ -9,7 +9,7 @@ use warden_proto::v1::{
     self as pb, StringFilter, api_keys_service_client::ApiKeysServiceClient,
     users_service_client::UsersServiceClient,
 };
-use warden_tests::{TestApp, authorized, db_test, field_violations, reason_of};
+use warden_tests::{TestApp, authorized, db_test, reason_of, violations};
 
 /// A StringFilter whose mode is no MatchMode.
 fn unknown_mode() -> Option<StringFilter> {
@@ -19,7 +19,7 @@ fn unknown_mode() -> Option<StringFilter> {
 fn assert_refused(status: &Status, fields: &[&str]) {
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     assert_eq!(reason_of(status), "VALIDATION_FAILED", "{status:?}");
-    let mut named = field_violations(status);
+    let mut named = violations(status);
     named.sort();
     assert_eq!(named, fields, "{status:?}");
 }

@@ -18,7 +18,7 @@ use warden_proto::v1::{
     self as pb, sessions_service_client::SessionsServiceClient,
     users_service_client::UsersServiceClient,
 };
-use warden_tests::{TestApp, authorized};
+use warden_tests::{TestApp, assert_status, authorized};
 
 const PASSWORD: &str = "correct horse battery";
 

@@ -12,7 +12,6 @@ mod update;
 use prost_types::FieldMask;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use tonic::{Code, Status, transport::Channel};
-use tonic_types::StatusExt;
 use uuid::Uuid;
 use warden_core::{
     auth::password::{PasswordSettings, Passwords, Verified},
@@ -23,7 +22,10 @@ use warden_core::{
 use warden_proto::v1::{
     self as pb, create_user_request::PasswordSource, users_service_client::UsersServiceClient,
 };
-use warden_tests::{TestApp, authorized, db_test, reason_of};
+use warden_tests::{
+    TestApp, assert_invalid, assert_invalid_with, assert_status, authorized, db_test, reason_of,
+    violations,
+};
 
 type Client = UsersServiceClient<Channel>;
 
@@ -92,34 +94,9 @@ async fn count_users(app: &TestApp) -> u64 {
     users::Entity::find().count(&app.db).await.unwrap()
 }
 
-async fn count_audit(app: &TestApp) -> u64 {
-    audit_events::Entity::find().count(&app.db).await.unwrap()
-}
-
 /// The audit rows about one user, oldest first.
 async fn audit_about(app: &TestApp, id: &str) -> Vec<audit_events::Model> {
     app.all_audit_rows().await.into_iter().filter(|r| r.target_id.as_deref() == Some(id)).collect()
-}
-
-fn violations(status: &Status) -> Vec<String> {
-    let details = status.get_error_details();
-    details
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
-        .unwrap_or_default()
-}
-
-fn assert_status(status: &Status, code: Code, reason: &str) {
-    assert_eq!((status.code(), reason_of(status).as_str()), (code, reason), "{status:?}");
-}
-
-/// INVALID_ARGUMENT / `reason` naming at least `fields`.
-fn assert_invalid(status: &Status, reason: &str, fields: &[&str]) {
-    assert_status(status, Code::InvalidArgument, reason);
-    let found = violations(status);
-    for field in fields {
-        assert!(found.iter().any(|f| f == field), "{field} in {found:?}");
-    }
 }
 
 /// Verifies `password` against a stored PHC hash (the suite's argon2 params).

@@ -10,7 +10,7 @@ mod stats;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use sea_orm::{ActiveModelTrait, Set};
-use tonic::{Code, Status, transport::Channel};
+use tonic::{Status, transport::Channel};
 use uuid::Uuid;
 use warden_core::{
     entity::{user_identities, users},
@@ -20,7 +20,7 @@ use warden_core::{
 use warden_proto::v1::{
     self as pb, ListUsersRequest, ListUsersResponse, users_service_client::UsersServiceClient,
 };
-use warden_tests::{TestApp, authorized, reason_of};
+use warden_tests::{TestApp, authorized, invalid_fields};
 
 type Client = UsersServiceClient<Channel>;
 
@@ -35,16 +35,6 @@ async fn list(
     request: ListUsersRequest,
 ) -> Result<ListUsersResponse, Status> {
     client.list_users(authorized(request, key)).await.map(|r| r.into_inner())
-}
-
-/// The request's field violations, asserting it failed as INVALID_ARGUMENT.
-fn violated_fields(status: &Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    assert_eq!(reason_of(status), "VALIDATION_FAILED");
-    let details = status.get_error_details();
-    let bad = details.bad_request().expect("BadRequest details");
-    bad.field_violations.iter().map(|v| v.field.clone()).collect()
 }
 
 fn string_filter(value: &str, mode: pb::MatchMode) -> Option<pb::StringFilter> {

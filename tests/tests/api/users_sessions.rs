@@ -9,7 +9,7 @@ use warden_proto::v1::{
     self as pb, sessions_service_client::SessionsServiceClient,
     users_service_client::UsersServiceClient,
 };
-use warden_tests::{TestApp, authorized, db_test, reason_of};
+use warden_tests::{TestApp, assert_status, authorized, db_test};
 
 const PASSWORD: &str = "a perfectly fine password";
 
@@ -78,7 +78,7 @@ db_test! {
         assert!(verify(&app, &key, &next.access_token).await.valid);
         // The spent token again: the whole family is revoked.
         let err = refresh(&app, &signed.tokens.refresh_token).await.unwrap_err();
-        assert_eq!((err.code(), reason_of(&err).as_str()), (Code::Unauthenticated, "TOKEN_REVOKED"));
+        assert_status(&err, Code::Unauthenticated, "TOKEN_REVOKED");
         assert!(refresh(&app, &next.refresh_token).await.is_err());
         let answer = verify(&app, &key, &next.access_token).await;
         assert_eq!((answer.valid, answer.reason()), (false, pb::ErrorReason::TokenRevoked));

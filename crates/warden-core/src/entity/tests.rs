@@ -337,42 +337,10 @@ async fn entities_match_the_schema_on_sqlite() {
     }
 }
 
-/// `postgres://u@h:p/db?x` with the database replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{}", &base[..authority_end], name);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
 #[tokio::test]
 async fn entities_match_the_schema_on_postgres() {
-    let Ok(admin_url) = std::env::var("WARDEN_TEST_POSTGRES_URL") else {
-        eprintln!("skipping the PostgreSQL half: WARDEN_TEST_POSTGRES_URL is not set");
-        return;
-    };
-    let name = format!("warden_entity_{}", unique_suffix());
-    let admin = Database::connect(&admin_url).await.expect("connect postgres");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .expect("create database");
-    let db = Database::connect(&with_database(&admin_url, &name))
-        .await
-        .expect("connect to the fresh database");
+    let Some(pg) = warden_migration::test_support::PostgresDatabase::create().await else { return };
+    let db = Database::connect(&pg.url).await.expect("connect to the fresh database");
     exercise(&db).await;
     db.close().await.expect("close");
-    admin
-        .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
-        .await
-        .expect("drop database");
-    admin.close().await.expect("close admin");
 }

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
 use tempfile::TempDir;
 use uuid::Uuid;
 
@@ -328,31 +328,10 @@ fn retry_delay_doubles_up_to_the_cap() {
 
 #[tokio::test]
 async fn postgres_delivery_and_retries() {
-    let Ok(admin_url) = std::env::var("WARDEN_TEST_POSTGRES_URL") else {
-        eprintln!("skipping the PostgreSQL half: WARDEN_TEST_POSTGRES_URL is not set");
-        return;
-    };
-    let name = format!("warden_notify_{}", Uuid::now_v7().simple());
-    let admin = connect(&admin_url, &PoolSettings::default()).await.unwrap();
-    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
-    let db = connect(&with_database(&admin_url, &name), &PoolSettings::default()).await.unwrap();
+    let Some(pg) = warden_migration::test_support::PostgresDatabase::create().await else { return };
+    let db = connect(&pg.url, &PoolSettings::default()).await.unwrap();
     migrate(&db).await.unwrap();
     check_smtp_delivery(&db).await;
     check_retries(&db).await;
     db.close().await.unwrap();
-    admin.execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).await.unwrap();
-    admin.close().await.unwrap();
-}
-
-/// `postgres://u@h:p/db?x` with the database replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{name}", &base[..authority_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
 }

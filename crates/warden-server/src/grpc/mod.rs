@@ -1,7 +1,7 @@
 //! Thin gRPC adapters, one module per service. A handler converts the request
 //! in one place (its service's `convert`: typed input, every field violation
 //! in one answer), calls one core use case and converts the view back;
-//! authorization already happened in the layer. RPCs no issue has reached yet keep the generated default, which
+//! authorization already happened in the layer. RPCs not built yet keep the generated default, which
 //! answers UNIMPLEMENTED (only ever after authorization).
 
 use generated::{

@@ -1,4 +1,4 @@
-//! Services no issue has implemented yet: the generated default answers
+//! Services not built yet: the generated default answers
 //! UNIMPLEMENTED for every RPC, after the authorization layer has run. A
 //! service leaves this file when its own module implements it.
 

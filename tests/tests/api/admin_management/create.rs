@@ -6,7 +6,7 @@ use super::*;
 db_test! {
     async fn create_with_a_short_password_is_weak_and_stores_nothing(app) {
         let root = app.setup_admin().await;
-        let (admins_before, audit_before) = (count_admins(&app).await, count_audit(&app).await);
+        let (admins_before, audit_before) = (count_admins(&app).await, app.count_audit().await);
         let mut request = create_request("viewer@example.com", VIEWER);
         request.password = "too short".into();
         let status = app
@@ -17,7 +17,7 @@ db_test! {
         assert_status(&status, Code::InvalidArgument, "WEAK_PASSWORD");
         assert_eq!(violations(&status), vec!["password".to_owned()]);
         assert_eq!(count_admins(&app).await, admins_before, "no admin row");
-        assert_eq!(count_audit(&app).await, audit_before, "no audit row");
+        assert_eq!(app.count_audit().await, audit_before, "no audit row");
         assert!(app.audit_rows("admin.create").await.is_empty());
     }
 }
@@ -25,7 +25,7 @@ db_test! {
 db_test! {
     async fn create_reports_every_bad_field_at_once(app) {
         let root = app.setup_admin().await;
-        let (admins_before, audit_before) = (count_admins(&app).await, count_audit(&app).await);
+        let (admins_before, audit_before) = (count_admins(&app).await, app.count_audit().await);
         let mut request = create_request("not-an-email", "superuser");
         request.password_confirm = "something else entirely".into();
         let status = app
@@ -39,7 +39,7 @@ db_test! {
             assert!(fields.iter().any(|f| f == field), "{field} in {fields:?}");
         }
         assert_eq!(count_admins(&app).await, admins_before);
-        assert_eq!(count_audit(&app).await, audit_before);
+        assert_eq!(app.count_audit().await, audit_before);
     }
 }
 
@@ -57,7 +57,7 @@ db_test! {
         let root = app.setup_admin().await;
         create(&app, &root.access_token, "Dup@Example.com", VIEWER).await;
         let admins_before = count_admins(&app).await;
-        let audit_before = count_audit(&app).await;
+        let audit_before = app.count_audit().await;
         for variant in ["dup@example.com", "DUP@EXAMPLE.COM", "  dup@example.COM ", &ADMIN_EMAIL.to_uppercase()] {
             let status = app
                 .admin_auth()
@@ -67,7 +67,7 @@ db_test! {
             assert_status(&status, Code::AlreadyExists, "EMAIL_EXISTS");
         }
         assert_eq!(count_admins(&app).await, admins_before);
-        assert_eq!(count_audit(&app).await, audit_before);
+        assert_eq!(app.count_audit().await, audit_before);
     }
 }
 

@@ -14,7 +14,7 @@ db_test! {
         let off = pb::Admin { id: disabled.id.clone(), is_active: false, ..Default::default() };
         app.admin_auth().update_admin(authorized(update_request(off, &["is_active"]), token)).await.expect("disable");
         let before = get(&app, token, &root.admin_id).await.expect("root");
-        let audit_before = count_audit(&app).await;
+        let audit_before = app.count_audit().await;
 
         for validate_only in [false, true] {
             let delete = pb::DeleteAdminRequest { id: root.admin_id.clone(), validate_only };
@@ -31,7 +31,7 @@ db_test! {
 
         let after = get(&app, token, &root.admin_id).await.expect("root still there");
         assert_eq!(after, before, "nothing changed");
-        assert_eq!(count_audit(&app).await, audit_before, "no audit rows");
+        assert_eq!(app.count_audit().await, audit_before, "no audit rows");
         current_admin(&app, token).await.expect("root's session is untouched");
 
         // With a second active dashboard_admin, demoting root works.
@@ -94,7 +94,7 @@ db_test! {
         let root = app.setup_admin().await;
         let target = create_and_login(&app, &root.access_token, "doomed@example.com", VIEWER).await;
         let second = app.login("doomed@example.com", PASSWORD).await.expect("second session");
-        let audit_before = count_audit(&app).await;
+        let audit_before = app.count_audit().await;
 
         let check = pb::DeleteAdminRequest { id: target.admin_id.clone(), validate_only: true };
         let answer = app.admin_auth().delete_admin(authorized(check, &root.access_token)).await;
@@ -104,7 +104,7 @@ db_test! {
         get(&app, &root.access_token, &target.admin_id).await.expect("still there");
         current_admin(&app, &target.access_token).await.expect("sessions untouched");
         current_admin(&app, &second.access_token).await.expect("sessions untouched");
-        assert_eq!(count_audit(&app).await, audit_before, "validate_only writes no audit row");
+        assert_eq!(app.count_audit().await, audit_before, "validate_only writes no audit row");
 
         let delete = pb::DeleteAdminRequest { id: target.admin_id.clone(), validate_only: false };
         let answer = app.admin_auth().delete_admin(authorized(delete, &root.access_token)).await;
@@ -130,20 +130,20 @@ db_test! {
         assert_status(&status, Code::NotFound, "NOT_FOUND");
         for malformed in ["not-a-uuid", "", "1234"] {
             let status = get(&app, token, malformed).await.expect_err("malformed");
-            assert_invalid(&status, "id");
+            assert_invalid(&status, &["id"]);
         }
         let delete = pb::DeleteAdminRequest { id: unknown.clone(), validate_only: false };
         let status = app.admin_auth().delete_admin(authorized(delete, token)).await;
         assert_status(&status.expect_err("unknown"), Code::NotFound, "NOT_FOUND");
         let delete = pb::DeleteAdminRequest { id: "nope".into(), validate_only: false };
         let status = app.admin_auth().delete_admin(authorized(delete, token)).await;
-        assert_invalid(&status.expect_err("malformed"), "id");
+        assert_invalid(&status.expect_err("malformed"), &["id"]);
         let rename = pb::Admin { id: unknown, name: "X".into(), ..Default::default() };
         let status = app.admin_auth().update_admin(authorized(update_request(rename, &["name"]), token)).await;
         assert_status(&status.expect_err("unknown"), Code::NotFound, "NOT_FOUND");
         let rename = pb::Admin { id: "bad".into(), name: "X".into(), ..Default::default() };
         let status = app.admin_auth().update_admin(authorized(update_request(rename, &["name"]), token)).await;
-        assert_invalid(&status.expect_err("malformed"), "admin.id");
+        assert_invalid(&status.expect_err("malformed"), &["admin.id"]);
         // A credential check comes before any lookup.
         let status = app.admin_auth().get_admin(pb::GetAdminRequest { id: "nope".into() }).await;
         assert_status(&status.expect_err("anonymous"), Code::Unauthenticated, "UNAUTHENTICATED");

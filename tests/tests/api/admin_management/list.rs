@@ -186,14 +186,14 @@ db_test! {
         ];
         for request in reused {
             let request = pb::ListAdminsRequest { page_token: page.next_page_token.clone(), ..request };
-            assert_invalid(&list_err(&app, token, request).await, "page_token");
+            assert_invalid(&list_err(&app, token, request).await, &["page_token"]);
         }
         let garbage = pb::ListAdminsRequest { page_token: "not a token".into(), ..first.clone() };
-        assert_invalid(&list_err(&app, token, garbage).await, "page_token");
+        assert_invalid(&list_err(&app, token, garbage).await, &["page_token"]);
         let negative = pb::ListAdminsRequest { page_size: -1, ..Default::default() };
-        assert_invalid(&list_err(&app, token, negative).await, "page_size");
+        assert_invalid(&list_err(&app, token, negative).await, &["page_size"]);
         let negative = pb::ListAdminsRequest { offset: -1, ..Default::default() };
-        assert_invalid(&list_err(&app, token, negative).await, "offset");
+        assert_invalid(&list_err(&app, token, negative).await, &["offset"]);
         // Above the maximum is coerced, not refused.
         let huge = pb::ListAdminsRequest { page_size: 100_000, ..Default::default() };
         assert_eq!(list(&app, token, huge).await.admins.len(), ALL_EMAILS.len());

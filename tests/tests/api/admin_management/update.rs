@@ -7,7 +7,7 @@ db_test! {
     async fn update_refuses_output_only_paths_and_an_empty_mask(app) {
         let root = app.setup_admin().await;
         let target = create(&app, &root.access_token, "target@example.com", VIEWER).await;
-        let audit_before = count_audit(&app).await;
+        let audit_before = app.count_audit().await;
         for paths in [&["id"][..], &["created_at"], &["scopes"], &["updated_at"], &["last_login_at"], &["name", "id"], &["password_hash"], &[]] {
             let admin = pb::Admin { name: "Changed".into(), ..target.clone() };
             let status = app
@@ -15,15 +15,15 @@ db_test! {
                 .update_admin(authorized(update_request(admin, paths), &root.access_token))
                 .await
                 .expect_err(&format!("mask {paths:?} must be refused"));
-            assert_invalid(&status, "update_mask");
+            assert_invalid(&status, &["update_mask"]);
         }
         let no_mask = pb::UpdateAdminRequest { admin: Some(target.clone()), update_mask: None, ..Default::default() };
         let status = app.admin_auth().update_admin(authorized(no_mask, &root.access_token)).await;
-        assert_invalid(&status.expect_err("no mask"), "update_mask");
+        assert_invalid(&status.expect_err("no mask"), &["update_mask"]);
         let unchanged = get(&app, &root.access_token, &target.id).await.expect("get");
         assert_eq!(unchanged.name, target.name);
         assert_eq!(unchanged.updated_at, target.updated_at);
-        assert_eq!(count_audit(&app).await, audit_before, "refused updates write no audit row");
+        assert_eq!(app.count_audit().await, audit_before, "refused updates write no audit row");
     }
 }
 

@@ -91,19 +91,19 @@ db_test! {
             ..Default::default()
         };
         let status = client.list_api_keys(authorized(other_filter, &admin)).await.unwrap_err();
-        assert_invalid(&status, "page_token");
+        assert_invalid(&status, &["page_token"]);
 
         let negative = ListApiKeysRequest { page_size: -1, ..Default::default() };
         let status = client.list_api_keys(authorized(negative, &admin)).await.unwrap_err();
-        assert_invalid(&status, "page_size");
+        assert_invalid(&status, &["page_size"]);
 
         let garbage = ListApiKeysRequest { page_token: "not a token".into(), ..Default::default() };
         let status = client.list_api_keys(authorized(garbage, &admin)).await.unwrap_err();
-        assert_invalid(&status, "page_token");
+        assert_invalid(&status, &["page_token"]);
 
         let unknown = ListApiKeysRequest { scope: "users:admin".into(), ..Default::default() };
         let status = client.list_api_keys(authorized(unknown, &admin)).await.unwrap_err();
-        assert_invalid(&status, "scope");
+        assert_invalid(&status, &["scope"]);
     }
 }
 

@@ -50,19 +50,19 @@ db_test! {
         for paths in bad_masks {
             let request = update_request(&key.id, paths, ApiKey { name: "x".into(), ..Default::default() });
             let status = client.update_api_key(authorized(request, &caller)).await.unwrap_err();
-            assert_invalid(&status, "update_mask");
+            assert_invalid(&status, &["update_mask"]);
         }
         let blank = update_request(&key.id, &["name", "scopes"], ApiKey { scopes: vec!["nope".into()], ..Default::default() });
         let status = client.update_api_key(authorized(blank, &caller)).await.unwrap_err();
-        assert_invalid(&status, "api_key.name");
-        assert_invalid(&status, "api_key.scopes[0]");
+        assert_invalid(&status, &["api_key.name"]);
+        assert_invalid(&status, &["api_key.scopes[0]"]);
 
         let wider = ApiKey { scopes: vec!["users:read".into(), "users:write".into()], ..Default::default() };
         let status = client
             .update_api_key(authorized(update_request(&key.id, &["scopes"], wider), &caller))
             .await
             .unwrap_err();
-        assert_eq!((status.code(), reason_of(&status).as_str()), (Code::PermissionDenied, "SCOPE_MISSING"));
+        assert_status(&status, Code::PermissionDenied, "SCOPE_MISSING");
         let within = ApiKey { scopes: vec!["api-keys:read".into()], ..Default::default() };
         let updated = client
             .update_api_key(authorized(update_request(&key.id, &["scopes"], within), &caller))
@@ -76,12 +76,12 @@ db_test! {
 
         let missing = update_request(&Uuid::now_v7().to_string(), &["name"], ApiKey { name: "x".into(), ..Default::default() });
         let status = client.update_api_key(authorized(missing, &caller)).await.unwrap_err();
-        assert_eq!((status.code(), reason_of(&status).as_str()), (Code::NotFound, "NOT_FOUND"));
+        assert_status(&status, Code::NotFound, "NOT_FOUND");
 
         client.revoke_api_key(authorized(revoke_request(&key.id, false), &caller)).await.unwrap();
         let late = update_request(&key.id, &["name"], ApiKey { name: "too late".into(), ..Default::default() });
         let status = client.update_api_key(authorized(late, &caller)).await.unwrap_err();
-        assert_eq!((status.code(), reason_of(&status).as_str()), (Code::FailedPrecondition, "ALREADY_REVOKED"));
+        assert_status(&status, Code::FailedPrecondition, "ALREADY_REVOKED");
         assert_eq!(get(&mut client, &caller, &key.id).await.name, "after");
         assert_eq!(audit_rows(&app, "api_key.update").await.len(), 2, "only the successful updates");
     }
@@ -105,7 +105,7 @@ db_test! {
         let revoked = revoked.unwrap().into_inner().api_key.unwrap();
         assert!(revoked.revoked_at.is_some() && !revoked.is_active);
         let status = can_list(&mut client, &raw).await.unwrap_err();
-        assert_eq!((status.code(), reason_of(&status).as_str()), (Code::Unauthenticated, "TOKEN_REVOKED"));
+        assert_status(&status, Code::Unauthenticated, "TOKEN_REVOKED");
 
         let again = client.revoke_api_key(authorized(revoke_request(&key.id, false), &admin)).await;
         let again = again.unwrap().into_inner().api_key.unwrap();
@@ -116,7 +116,7 @@ db_test! {
         let status = client.revoke_api_key(authorized(unknown, &admin)).await.unwrap_err();
         assert_eq!(status.code(), Code::NotFound);
         let malformed = client.revoke_api_key(authorized(revoke_request("42", false), &admin)).await;
-        assert_invalid(&malformed.unwrap_err(), "id");
+        assert_invalid(&malformed.unwrap_err(), &["id"]);
     }
 }
 
@@ -162,19 +162,19 @@ db_test! {
         let caller_id = row_of(&app, &caller).await.id.to_string();
         let mut client = client(&app);
 
-        let before = count_audit(&app).await;
+        let before = app.count_audit().await;
         let request = traced(create_request("audited", &["users:read"]), &caller, "req-create");
         let created = client.create_api_key(request).await.unwrap().into_inner();
         let key = created.api_key.unwrap();
         let create_row = the_new_row(&app, before).await;
 
-        let before = count_audit(&app).await;
+        let before = app.count_audit().await;
         let change = ApiKey { name: "audited again".into(), ..Default::default() };
         let request = traced(update_request(&key.id, &["name"], change), &caller, "req-update");
         client.update_api_key(request).await.unwrap();
         let update_row = the_new_row(&app, before).await;
 
-        let before = count_audit(&app).await;
+        let before = app.count_audit().await;
         let request = traced(revoke_request(&key.id, false), &caller, "req-revoke");
         client.revoke_api_key(request).await.unwrap();
         let revoke_row = the_new_row(&app, before).await;
@@ -195,7 +195,7 @@ db_test! {
         }
 
         // Failed or no-op mutations leave no row.
-        let before = count_audit(&app).await;
+        let before = app.count_audit().await;
         let failures = [
             client.create_api_key(authorized(create_request("", &["users:read"]), &caller)).await.map(|_| ()),
             client.update_api_key(authorized(update_request(&key.id, &["id"], ApiKey::default()), &caller)).await.map(|_| ()),
@@ -205,6 +205,6 @@ db_test! {
         assert!(failures.iter().all(Result::is_err), "{failures:?}");
         client.revoke_api_key(authorized(revoke_request(&key.id, true), &caller)).await.unwrap();
         client.revoke_api_key(authorized(revoke_request(&key.id, false), &caller)).await.unwrap();
-        assert_eq!(count_audit(&app).await, before);
+        assert_eq!(app.count_audit().await, before);
     }
 }

@@ -78,7 +78,7 @@ db_test! {
         for (name, token) in edits(&first.next_page_token) {
             let err = list_users(&app, &app.channel, &key, &token).await.expect_err(name);
             assert_status(&err, Code::InvalidArgument, "VALIDATION_FAILED");
-            assert_eq!(violated_fields(&err), ["page_token"], "{name}");
+            assert_eq!(invalid_fields(&err), ["page_token"], "{name}");
         }
 
         let mut admins = AdminAuthServiceClient::new(app.channel.clone());

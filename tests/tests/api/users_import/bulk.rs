@@ -255,7 +255,7 @@ db_test! {
         let inactive = caller.get("inactive@example.com").await;
         assert!(!inactive.is_active);
         let refused = caller.sign_in("inactive@example.com", PASSWORD).await.unwrap_err();
-        assert_eq!((refused.code(), reason_of(&refused).as_str()), (Code::PermissionDenied, "ACCOUNT_DISABLED"));
+        assert_status(&refused, Code::PermissionDenied, "ACCOUNT_DISABLED");
         assert!(matches!(caller.sign_in("rich_user", "wrong password").await, Err(e) if reason_of(&e) == "INVALID_CREDENTIALS"));
         assert!(matches!(caller.sign_in("+14155550100", "wrong password").await, Err(e) if reason_of(&e) == "INVALID_CREDENTIALS"));
     }

@@ -4,7 +4,7 @@
 
 use pb::ImportUsersOnConflict as Mode;
 use tonic::Code;
-use warden_tests::{db_test, reason_of};
+use warden_tests::db_test;
 
 use super::*;
 
@@ -129,7 +129,7 @@ db_test! {
         let mut rows = with_conflict(vec![row("c@example.com", ""), row("d@example.com", "")], Mode::Skip);
         rows[1].on_conflict = Mode::Upsert as i32;
         let err = caller.import(rows).await.unwrap_err();
-        assert_eq!((err.code(), reason_of(&err).as_str()), (Code::InvalidArgument, "VALIDATION_FAILED"));
+        assert_status(&err, Code::InvalidArgument, "VALIDATION_FAILED");
         assert_eq!(user_count(&app).await, 2, "the unwritten batch is dropped");
 
         let empty = caller.import_ok(Vec::new()).await;

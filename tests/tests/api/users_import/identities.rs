@@ -56,7 +56,7 @@ db_test! {
         assert_eq!(only.len(), 1);
         for validate_only in [false, true] {
             let err = caller.unlink(&social.id, &only[0].id, false, validate_only).await.unwrap_err();
-            assert_eq!((err.code(), reason_of(&err).as_str()), (Code::FailedPrecondition, "LAST_SIGN_IN_METHOD"));
+            assert_status(&err, Code::FailedPrecondition, "LAST_SIGN_IN_METHOD");
         }
         let preview = caller.unlink(&social.id, &only[0].id, true, true).await.unwrap();
         assert_eq!(preview.identity.unwrap().id, only[0].id);
@@ -87,12 +87,12 @@ db_test! {
         // Identity of another user, unknown user, malformed ids.
         let other = caller.identities(&two.id).await.unwrap();
         let err = caller.unlink(&hybrid.id, &other[0].id, true, false).await.unwrap_err();
-        assert_eq!((err.code(), reason_of(&err).as_str()), (Code::NotFound, "NOT_FOUND"));
+        assert_status(&err, Code::NotFound, "NOT_FOUND");
         let nobody = uuid::Uuid::now_v7().to_string();
         assert_eq!(caller.identities(&nobody).await.unwrap_err().code(), Code::NotFound);
         assert_eq!(caller.unlink(&nobody, &other[0].id, true, false).await.unwrap_err().code(), Code::NotFound);
         let err = caller.unlink("nope", "", false, false).await.unwrap_err();
-        assert_eq!((err.code(), reason_of(&err).as_str()), (Code::InvalidArgument, "VALIDATION_FAILED"));
+        assert_status(&err, Code::InvalidArgument, "VALIDATION_FAILED");
         assert_eq!(caller.identities("nope").await.unwrap_err().code(), Code::InvalidArgument);
         assert_eq!(app.audit_rows("user.identity_unlink").await.len(), 3, "refusals write nothing");
     }

@@ -35,7 +35,7 @@ db_test! {
         let unknown = caller.sign_in("nobody@example.com", "not the password").await.unwrap_err();
         let malformed = caller.sign_in("no such user name!", "not the password").await.unwrap_err();
         for err in [&wrong, &unknown, &malformed] {
-            assert_eq!((err.code(), reason_of(err).as_str()), (Code::Unauthenticated, "INVALID_CREDENTIALS"));
+            assert_status(err, Code::Unauthenticated, "INVALID_CREDENTIALS");
             assert_eq!(err.message(), wrong.message());
         }
         let failures = app.audit_rows("user.sign_in").await;
@@ -44,7 +44,7 @@ db_test! {
         assert!(failures[0].target_id.is_some() && failures[1].target_id.is_none());
 
         let err = caller.sign_in("", "").await.unwrap_err();
-        assert_eq!((err.code(), reason_of(&err).as_str()), (Code::InvalidArgument, "VALIDATION_FAILED"));
+        assert_status(&err, Code::InvalidArgument, "VALIDATION_FAILED");
     }
 }
 
@@ -115,9 +115,9 @@ db_test! {
         row.is_active = Some(false);
         seed(&mut caller, vec![row]).await;
         let wrong = caller.sign_in("disabled@example.com", "wrong password").await.unwrap_err();
-        assert_eq!((wrong.code(), reason_of(&wrong).as_str()), (Code::Unauthenticated, "INVALID_CREDENTIALS"));
+        assert_status(&wrong, Code::Unauthenticated, "INVALID_CREDENTIALS");
         let right = caller.sign_in("disabled@example.com", PASSWORD).await.unwrap_err();
-        assert_eq!((right.code(), reason_of(&right).as_str()), (Code::PermissionDenied, "ACCOUNT_DISABLED"));
+        assert_status(&right, Code::PermissionDenied, "ACCOUNT_DISABLED");
         assert_eq!(sessions::Entity::find().count(&app.db).await.unwrap(), 0);
         let audit = app.audit_rows("user.sign_in").await;
         assert_eq!(audit.last().unwrap().reason.as_deref(), Some("ACCOUNT_DISABLED"));
@@ -149,7 +149,7 @@ async fn lockout(backend: Backend) {
         ["INVALID_CREDENTIALS", "INVALID_CREDENTIALS", "ACCOUNT_LOCKED", "ACCOUNT_LOCKED"]
     );
     let err = caller.sign_in("locked@example.com", PASSWORD).await.unwrap_err();
-    assert_eq!((err.code(), reason_of(&err).as_str()), (Code::ResourceExhausted, "ACCOUNT_LOCKED"));
+    assert_status(&err, Code::ResourceExhausted, "ACCOUNT_LOCKED");
     assert!(err.get_error_details().retry_info().and_then(|r| r.retry_delay).is_some());
     assert!(caller.get("locked@example.com").await.is_locked);
 

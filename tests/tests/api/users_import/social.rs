@@ -45,7 +45,7 @@ db_test! {
 
         // The same provider account again, even for another email.
         let err = caller.social(social("someone.else@example.com", "g-100")).await.unwrap_err();
-        assert_eq!((err.code(), reason_of(&err).as_str()), (Code::AlreadyExists, "SOCIAL_ACCOUNT_EXISTS"));
+        assert_status(&err, Code::AlreadyExists, "SOCIAL_ACCOUNT_EXISTS");
         let mut other_provider = social("sam@example.com", "g-100");
         other_provider.provider = "apple".into();
         let err = caller.social(other_provider).await.unwrap_err();
@@ -83,7 +83,7 @@ db_test! {
         let mut bad = social("not-an-email", " ");
         bad.provider = "Not A Provider".into();
         let err = caller.social(bad).await.unwrap_err();
-        assert_eq!((err.code(), reason_of(&err).as_str()), (Code::InvalidArgument, "VALIDATION_FAILED"));
+        assert_status(&err, Code::InvalidArgument, "VALIDATION_FAILED");
         use tonic_types::StatusExt;
         let fields: Vec<String> = err
             .get_error_details()

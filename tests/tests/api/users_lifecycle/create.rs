@@ -76,7 +76,7 @@ db_test! {
 db_test! {
     async fn create_reports_every_violation_at_once_and_stores_nothing(app) {
         let mut caller = Caller::new(&app).await;
-        let audit_before = count_audit(&app).await;
+        let audit_before = app.count_audit().await;
         let huge = prost_types::Struct {
             fields: [("blob".to_owned(), prost_types::Value { kind: Some(prost_types::value::Kind::StringValue("x".repeat(20_000))) })]
                 .into_iter()
@@ -94,27 +94,27 @@ db_test! {
             ..Default::default()
         };
         let status = caller.create(everything_wrong).await.unwrap_err();
-        assert_invalid(&status, "VALIDATION_FAILED", &[
+        assert_invalid(&status, &[
             "email", "password", "username", "given_name", "phone", "metadata", "roles[0]", "request_id",
         ]);
 
         // No password source at all, or generate_password: false, is refused.
         let none = pb::CreateUserRequest { email: "".into(), password_source: None, ..Default::default() };
         let status = caller.create(none).await.unwrap_err();
-        assert_invalid(&status, "VALIDATION_FAILED", &["email", "password"]);
+        assert_invalid(&status, &["email", "password"]);
         let no = pb::CreateUserRequest { password_source: Some(PasswordSource::GeneratePassword(false)), ..create_request("no@example.com") };
-        assert_invalid(&caller.create(no).await.unwrap_err(), "VALIDATION_FAILED", &["password"]);
+        assert_invalid(&caller.create(no).await.unwrap_err(), &["password"]);
         let unverifiable = pb::CreateUserRequest { phone_verified: true, ..create_request("phone@example.com") };
-        assert_invalid(&caller.create(unverifiable).await.unwrap_err(), "VALIDATION_FAILED", &["phone_verified"]);
+        assert_invalid(&caller.create(unverifiable).await.unwrap_err(), &["phone_verified"]);
 
         // A weak password alone is WEAK_PASSWORD.
         let weak = pb::CreateUserRequest { password_source: Some(PasswordSource::Password("1234567".into())), ..create_request("weak@example.com") };
         let status = caller.create(weak).await.unwrap_err();
-        assert_invalid(&status, "WEAK_PASSWORD", &["password"]);
+        assert_invalid_with(&status, "WEAK_PASSWORD", &["password"]);
         assert_eq!(violations(&status), ["password"]);
 
         assert_eq!(count_users(&app).await, 0);
-        assert_eq!(count_audit(&app).await, audit_before);
+        assert_eq!(app.count_audit().await, audit_before);
     }
 }
 
@@ -123,7 +123,7 @@ db_test! {
         let mut caller = Caller::new(&app).await;
         let first = pb::CreateUserRequest { username: "taken".into(), phone: "+442071838750".into(), ..create_request("first@example.com") };
         let first = caller.create(first).await.unwrap().user.unwrap();
-        let audit_before = count_audit(&app).await;
+        let audit_before = app.count_audit().await;
         let cases = [
             ("EMAIL_EXISTS", pb::CreateUserRequest { ..create_request("FIRST@example.COM") }),
             ("EMAIL_EXISTS", pb::CreateUserRequest { ..create_request("ｆｉｒｓｔ@example.com") }),
@@ -135,7 +135,7 @@ db_test! {
             assert_status(&status, Code::AlreadyExists, reason);
         }
         assert_eq!(count_users(&app).await, 1);
-        assert_eq!(count_audit(&app).await, audit_before);
+        assert_eq!(app.count_audit().await, audit_before);
         assert_eq!(caller.get_id(&first.id).await.unwrap(), first);
     }
 }
@@ -265,12 +265,12 @@ db_test! {
             assert_status(&status, Code::NotFound, "NOT_FOUND");
             assert!(!status.message().is_empty(), "{what}");
         }
-        assert_invalid(&caller.get(Lookup::Id("not-a-uuid".into())).await.unwrap_err(), "VALIDATION_FAILED", &["id"]);
-        assert_invalid(&caller.get(Lookup::Id(String::new())).await.unwrap_err(), "VALIDATION_FAILED", &["id"]);
-        assert_invalid(&caller.get(Lookup::Email("nope".into())).await.unwrap_err(), "VALIDATION_FAILED", &["email"]);
+        assert_invalid(&caller.get(Lookup::Id("not-a-uuid".into())).await.unwrap_err(), &["id"]);
+        assert_invalid(&caller.get(Lookup::Id(String::new())).await.unwrap_err(), &["id"]);
+        assert_invalid(&caller.get(Lookup::Email("nope".into())).await.unwrap_err(), &["email"]);
         let none = pb::GetUserRequest { lookup: None };
         let status = caller.client.get_user(authorized(none, &caller.key)).await.unwrap_err();
-        assert_invalid(&status, "VALIDATION_FAILED", &["lookup"]);
+        assert_invalid(&status, &["lookup"]);
 
         // Without users:read the answer is PERMISSION_DENIED, whether or not the user exists.
         let writer = app.api_key([warden_core::scope::Scope::UsersWrite].into_iter().collect()).await;

@@ -186,9 +186,9 @@ db_test! {
         let default = list(&mut c, &key, ListUsersRequest { page_size: 0, ..request.clone() }).await.unwrap();
         assert_eq!(default.users.len(), 9);
         let err = list(&mut c, &key, ListUsersRequest { page_size: -1, ..request.clone() }).await.unwrap_err();
-        assert_eq!(violated_fields(&err), ["page_size"]);
+        assert_eq!(invalid_fields(&err), ["page_size"]);
         let err = list(&mut c, &key, ListUsersRequest { offset: -1, ..request.clone() }).await.unwrap_err();
-        assert_eq!(violated_fields(&err), ["offset"]);
+        assert_eq!(invalid_fields(&err), ["offset"]);
     }
 }
 
@@ -212,7 +212,7 @@ db_test! {
             let err = list(&mut c, &key, ListUsersRequest { page_token: token.clone(), ..other.clone() })
                 .await
                 .unwrap_err();
-            assert_eq!(violated_fields(&err), ["page_token"], "{other:?}");
+            assert_eq!(invalid_fields(&err), ["page_token"], "{other:?}");
         }
         // Page size, offset and include_total may change between pages.
         list(&mut c, &key, ListUsersRequest {
@@ -221,7 +221,7 @@ db_test! {
         let err = list(&mut c, &key, ListUsersRequest { page_token: "bm90IGEgdG9rZW4".into(), ..request })
             .await
             .unwrap_err();
-        assert_eq!(violated_fields(&err), ["page_token"]);
+        assert_eq!(invalid_fields(&err), ["page_token"]);
     }
 }
 
@@ -244,7 +244,7 @@ db_test! {
             metadata: (0..17).map(|i| (format!("k{i}"), "v".to_owned())).collect(),
             ..Default::default()
         }).await.unwrap_err();
-        let mut fields = violated_fields(&err);
+        let mut fields = invalid_fields(&err);
         fields.sort();
         assert_eq!(fields, [
             "created_at", "last_login_at", "metadata", "name.mode", "order_by",

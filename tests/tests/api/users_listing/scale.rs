@@ -274,7 +274,7 @@ async fn explain(app: &TestApp, title: &str, input: &UserQuery, page: &PageReque
         plan.push('\n');
     }
     println!("```");
-    // The issue's rule: at 100,000 users no page reads the whole table.
+    // At 100,000 users no page reads the whole table.
     assert!(!plan.contains("Seq Scan on users"), "{title} scans users:\n{plan}");
 }
 

@@ -12,7 +12,7 @@ use warden_tests::{
     h2_raw::{RawClient, grpc_frame},
 };
 
-use super::violations;
+use super::invalid_details;
 
 /// The reason and metadata of a status's ErrorInfo, which must be there.
 fn info(status: &Status) -> tonic_types::ErrorInfo {
@@ -68,7 +68,7 @@ db_test! {
         // and a string field that is not UTF-8.
         for payload in [&[0x0a, 0x40, 0x61][..], &[0x12, 0x02, 0xc3, 0x28]] {
             let answer = client.call(GET_USER, Some(&key), [grpc_frame(payload)]).await.unwrap();
-            let found = violations(&answer.status);
+            let found = invalid_details(&answer.status);
             assert!(!found.is_empty());
         }
 

@@ -11,7 +11,7 @@ use warden_proto::v1::{
 };
 use warden_tests::{authorized, db_test};
 
-use super::violations;
+use super::invalid_details;
 
 fn string_value(text: &str) -> Value {
     Value { kind: Some(Kind::StringValue(text.into())) }
@@ -52,7 +52,7 @@ db_test! {
         ];
         for (request, field) in lists {
             let status = users.list_users(authorized(request, &key)).await.unwrap_err();
-            let found = violations(&status);
+            let found = invalid_details(&status);
             assert_eq!(found.len(), 1, "{found:?}");
             assert_eq!(found[0].0, field);
             assert!(found[0].1.contains("NUL"), "{found:?}");
@@ -68,19 +68,19 @@ db_test! {
             .create_user(authorized(create(metadata(&[("plan", string_value("a\0"))])), &key))
             .await
             .unwrap_err();
-        assert_eq!(violations(&status)[0].0, "metadata.fields[\"plan\"].string_value");
+        assert_eq!(invalid_details(&status)[0].0, "metadata.fields[\"plan\"].string_value");
         let status = users
             .create_user(authorized(create(metadata(&[("k\0", string_value("v"))])), &key))
             .await
             .unwrap_err();
-        assert!(violations(&status)[0].0.starts_with("metadata.fields[\"k\\0\"]"));
+        assert!(invalid_details(&status)[0].0.starts_with("metadata.fields[\"k\\0\"]"));
 
         // Public RPCs too: before any credential is checked.
         let status = AdminAuthServiceClient::new(app.channel.clone())
             .login(pb::LoginRequest { email: "root\0@example.com".into(), password: "x".into() })
             .await
             .unwrap_err();
-        assert_eq!(violations(&status)[0].0, "email");
+        assert_eq!(invalid_details(&status)[0].0, "email");
 
         // Nothing was written.
         let all = users.list_users(authorized(pb::ListUsersRequest::default(), &key)).await;
@@ -102,7 +102,7 @@ db_test! {
             authorized(request, &key)
         };
         let status = users.create_user(create("deep@example.com", 40)).await.unwrap_err();
-        let found = violations(&status);
+        let found = invalid_details(&status);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].0.starts_with("metadata.fields[\"a\"]"), "{found:?}");
         assert!(found[0].1.contains("nested too deeply"), "{found:?}");
@@ -128,7 +128,7 @@ db_test! {
             ..Default::default()
         };
         let status = keys.create_api_key(authorized(request, &key)).await.unwrap_err();
-        let found = violations(&status);
+        let found = invalid_details(&status);
         assert!(found.iter().all(|(field, description)| field.len() + description.len() < 300));
         assert!(found.iter().any(|(_, description)| description.contains("users:xxx")), "{found:?}");
         // grpc-status-details-bin is base64 of these bytes.
@@ -141,7 +141,7 @@ db_test! {
             ..Default::default()
         };
         let status = keys.create_api_key(authorized(request, &key)).await.unwrap_err();
-        let found = violations(&status);
+        let found = invalid_details(&status);
         assert!(found.len() < 30, "{} violations", found.len());
         assert!(found.last().unwrap().1.contains("more"), "{found:?}");
         assert!(status.details().len() * 4 / 3 < 4096, "{} bytes", status.details().len());

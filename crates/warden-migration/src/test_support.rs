@@ -1,7 +1,9 @@
-//! A fresh PostgreSQL database per test server, created on the server named by
-//! `WARDEN_TEST_POSTGRES_URL` and dropped when the test ends.
+//! A fresh, empty PostgreSQL database per test, created on the server named
+//! by `WARDEN_TEST_POSTGRES_URL` and dropped when the test ends. The one
+//! helper the migration, core and black-box tests share (feature
+//! `test-support`).
 
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm_migration::sea_orm::{ConnectionTrait, Database};
 
 pub const URL_VAR: &str = "WARDEN_TEST_POSTGRES_URL";
 
